@@ -1,0 +1,13 @@
+/* wsc: WebSocket library with a stable C ABI. Include this header for the whole API. */
+#ifndef WSC_WSC_H
+#define WSC_WSC_H
+
+#include "common.h"
+#include "version.h"
+#include "error.h"
+#include "close.h"
+#include "frame.h"
+#include "parser.h"
+#include "sender.h"
+
+#endif /* WSC_WSC_H */

@@ -1,0 +1,75 @@
+// A growable byte buffer without zero-filling, with growth bounded by a caller's limit.
+#ifndef WSC_SRC_BUFFER_H
+#define WSC_SRC_BUFFER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+namespace wsc {
+
+class ByteBuffer {
+ public:
+  ByteBuffer() = default;
+  ByteBuffer(const ByteBuffer &) = delete;
+  ByteBuffer &operator=(const ByteBuffer &) = delete;
+  ~ByteBuffer() { std::free(data_); }
+
+  uint8_t *data() { return data_; }
+  const uint8_t *data() const { return data_; }
+  size_t size() const { return size_; }
+  size_t capacity() const { return cap_; }
+  bool empty() const { return size_ == 0; }
+
+  // Makes room for `extra` more bytes. Capacity doubles but never exceeds max(size + extra,
+  // `bound`), so the buffer stays within a configured limit. Returns false on out of memory.
+  bool reserve_extra(size_t extra, size_t bound) {
+    size_t need = size_ + extra;
+    if (need <= cap_) return true;
+    size_t cap = cap_ * 2 > 256 ? cap_ * 2 : 256;
+    if (cap > bound) cap = bound;
+    if (cap < need) cap = need;
+    void *p = std::realloc(data_, cap);
+    if (p == nullptr) return false;
+    data_ = static_cast<uint8_t *>(p);
+    cap_ = cap;
+    return true;
+  }
+  // Appends; the room must have been reserved.
+  void append_reserved(const uint8_t *p, size_t n) {
+    if (n == 0) return;
+    std::memcpy(data_ + size_, p, n);
+    size_ += n;
+  }
+  bool append(const uint8_t *p, size_t n, size_t bound) {
+    if (!reserve_extra(n, bound)) return false;
+    append_reserved(p, n);
+    return true;
+  }
+  // Space for direct writes (after reserve_extra); commit() records what was written.
+  uint8_t *tail() { return data_ + size_; }
+  size_t room() const { return cap_ - size_; }
+  void commit(size_t n) { size_ += n; }
+
+  void clear() { size_ = 0; }
+  // Empties the buffer and gives its memory back when it holds more than keep bytes.
+  void clear_and_trim(size_t keep) {
+    size_ = 0;
+    if (cap_ > keep) release();
+  }
+  void release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = cap_ = 0;
+  }
+
+ private:
+  uint8_t *data_ = nullptr;
+  size_t size_ = 0;
+  size_t cap_ = 0;
+};
+
+}  // namespace wsc
+
+#endif

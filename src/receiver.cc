@@ -1,0 +1,303 @@
+#include "receiver.h"
+
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+#include "framing.h"
+#include "mask.h"
+#include "wsc/close.h"
+#include "wsc/error.h"
+
+namespace wsc {
+namespace {
+
+// A message buffer larger than this is given back to the allocator once delivered, so that an
+// idle connection holds no large buffer.
+constexpr size_t kKeepBuffer = 16 * 1024;
+
+}  // namespace
+
+Receiver::Receiver(const ReceiverConfig &cfg, Sink sink, void *ctx) : cfg_(cfg), sink_(sink), ctx_(ctx) {
+  errmsg_[0] = '\0';
+}
+
+size_t Receiver::buffered() const {
+  size_t n = hdr_len_ + msg_.size();
+  if (state_ == kPayload && opcode_is_control(opcode_)) n += ctrl_len_;
+  return n;
+}
+
+int Receiver::feed(uint8_t *p, size_t n, size_t *consumed) {
+  if (consumed) *consumed = 0;
+  if (in_feed_) return WSC_EBUSY;
+  if (state_ == kFailed) return error_;
+  in_feed_ = true;
+  size_t off = 0;
+  int rc = 0;
+  while (!paused_) {
+    if (state_ == kPayload) {
+      size_t avail = n - off;
+      if (avail == 0 && remaining_ > 0) break;
+      size_t chunk = remaining_ < avail ? static_cast<size_t>(remaining_) : avail;
+      bool whole = remaining_ == frame_len_ && chunk == frame_len_;
+      uint8_t *c = p + off;
+      if (masked_ && chunk > 0) mask_bytes(c, c, chunk, key_, frame_len_ - remaining_);
+      off += chunk;
+      remaining_ -= chunk;
+      rc = on_payload(c, chunk, whole);
+      if (rc != 0) break;
+      continue;
+    }
+    if (state_ == kClosed) {  // RFC 6455 §5.5.1: nothing follows a close frame
+      off = n;
+      break;
+    }
+    if (off == n) break;
+    // kHeader or kHeaderExt: take need_ bytes, straight from the input when they are all there.
+    const uint8_t *h;
+    size_t avail = n - off;
+    if (hdr_len_ == 0 && avail >= need_) {
+      h = p + off;
+      off += need_;
+    } else {
+      size_t take = need_ - hdr_len_;
+      if (take > avail) take = avail;
+      std::memcpy(hdr_ + hdr_len_, p + off, take);
+      hdr_len_ = static_cast<uint8_t>(hdr_len_ + take);
+      off += take;
+      if (hdr_len_ < need_) break;
+      h = hdr_;
+    }
+    hdr_len_ = 0;
+    rc = state_ == kHeader ? begin_frame(h[0], h[1]) : finish_header(h);
+    if (rc != 0) break;
+  }
+  in_feed_ = false;
+  if (consumed) *consumed = off;
+  return rc;
+}
+
+int Receiver::begin_frame(uint8_t b0, uint8_t b1) {
+  fin_ = (b0 & 0x80) != 0;
+  const bool rsv1 = (b0 & 0x40) != 0;
+  opcode_ = b0 & 0x0F;
+  masked_ = (b1 & 0x80) != 0;
+  len7_ = b1 & 0x7F;
+  const bool control = opcode_is_control(opcode_);
+
+  // RFC 6455 §5.2: RSV2 and RSV3 must be 0 unless an extension defines them (none does here).
+  if (b0 & 0x30) return fail(WSC_ERR_UNEXPECTED_RSV_2_3, "RSV2 and RSV3 must be clear");
+  // RFC 6455 §5.2: reserved opcodes 0x3-0x7 and 0xB-0xF fail the connection.
+  if (!opcode_is_known(opcode_)) return fail(WSC_ERR_INVALID_OPCODE, "invalid opcode", opcode_);
+  // RFC 7692 §6.1: RSV1 only on the first frame of a data message, once negotiated.
+  if (rsv1 && (!cfg_.allow_rsv1 || control || opcode_ == WSC_OP_CONTINUATION))
+    return fail(WSC_ERR_UNEXPECTED_RSV_1, "RSV1 must be clear");
+  if (control) {
+    // RFC 6455 §5.5: control frames have FIN=1 and at most 125 bytes of payload.
+    if (!fin_) return fail(WSC_ERR_EXPECTED_FIN, "FIN must be set");
+    if (len7_ > WSC_CONTROL_MAX_PAYLOAD)
+      return fail(WSC_ERR_INVALID_CONTROL_PAYLOAD_LENGTH, "invalid payload length", len7_);
+  } else if (opcode_ == WSC_OP_CONTINUATION) {
+    // RFC 6455 §5.4: a continuation frame continues a fragmented message.
+    if (!in_message_) return fail(WSC_ERR_UNEXPECTED_CONTINUATION, "invalid opcode", opcode_);
+  } else if (in_message_) {
+    // RFC 6455 §5.4: fragments of one message are not interleaved with another message.
+    return fail(WSC_ERR_EXPECTED_CONTINUATION, "invalid opcode", opcode_);
+  }
+  // RFC 6455 §5.1: a client masks every frame; a server masks none.
+  if (cfg_.role == WSC_ROLE_SERVER && !masked_) return fail(WSC_ERR_EXPECTED_MASK, "MASK must be set");
+  if (cfg_.role == WSC_ROLE_CLIENT && masked_) return fail(WSC_ERR_UNEXPECTED_MASK, "MASK must be clear");
+  if (opcode_ != WSC_OP_CONTINUATION && !control) msg_rsv1_ = rsv1;
+
+  need_ = static_cast<uint8_t>((len7_ == 126 ? 2 : len7_ == 127 ? 8 : 0) + (masked_ ? 4 : 0));
+  if (need_ == 0) {
+    need_ = 2;
+    return finish_header(nullptr);
+  }
+  state_ = kHeaderExt;
+  return 0;
+}
+
+int Receiver::finish_header(const uint8_t *ext) {
+  uint64_t len = len7_;
+  const uint8_t *q = ext;
+  if (len7_ == 126) {
+    len = (static_cast<uint64_t>(q[0]) << 8) | q[1];
+    q += 2;
+  } else if (len7_ == 127) {
+    len = 0;
+    for (int i = 0; i < 8; ++i) len = (len << 8) | q[i];
+    q += 8;
+    // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
+    if (len >> 63) return fail(WSC_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH, "payload length has its top bit set");
+  }
+  // Lengths that a shorter form could carry are accepted, as every major peer does, though RFC
+  // 6455 §5.2 asks senders for the minimal form.
+  if (masked_) std::memcpy(key_, q, 4);
+  need_ = 2;
+
+  if (opcode_is_control(opcode_)) {
+    ctrl_len_ = 0;
+  } else {
+    const bool new_message = opcode_ != WSC_OP_CONTINUATION;
+    const uint64_t wire_so_far = new_message ? 0 : msg_wire_;
+    const uint32_t fragments = new_message ? 1 : fragments_ + 1;
+    // Limits are checked here, before any byte of the payload is stored.
+    if (cfg_.max_frame != 0 && len > cfg_.max_frame) return fail(WSC_ERR_FRAME_TOO_BIG, "max frame size exceeded");
+    const bool filtered = msg_rsv1_ && filter_ != nullptr;
+    if (!filtered && cfg_.max_message != 0 && len > cfg_.max_message - wire_so_far)
+      return fail(WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH, "Max payload size exceeded");
+    if (cfg_.max_fragments != 0 && fragments > cfg_.max_fragments)
+      return fail(WSC_ERR_TOO_MANY_FRAGMENTS, "max fragments per message exceeded");
+    if (new_message) {
+      in_message_ = true;
+      msg_opcode_ = opcode_;
+      utf8_.reset();
+    }
+    fragments_ = fragments;
+    msg_wire_ = wire_so_far + len;
+  }
+  frame_len_ = remaining_ = len;
+  state_ = kPayload;
+  return 0;
+}
+
+int Receiver::on_payload(uint8_t *chunk, size_t n, bool whole) {
+  if (!opcode_is_control(opcode_)) return on_data(chunk, n, whole);
+  if (whole) return on_control(chunk, n);
+  std::memcpy(ctrl_ + ctrl_len_, chunk, n);  // ctrl_len_ + n <= frame_len_ <= 125
+  ctrl_len_ = static_cast<uint8_t>(ctrl_len_ + n);
+  return remaining_ == 0 ? on_control(ctrl_, ctrl_len_) : 0;
+}
+
+int Receiver::check_text(const uint8_t *p, size_t n, bool last) {
+  if (msg_opcode_ != WSC_OP_TEXT || !cfg_.validate_utf8) return 0;
+  // RFC 6455 §8.1: text must be valid UTF-8; checked as bytes arrive, so that a message fails
+  // at its first invalid byte (§5.6), and at its end for a truncated sequence.
+  if (!utf8_.feed(p, n) || (last && !utf8_.complete())) return fail(WSC_ERR_INVALID_UTF8, "invalid UTF-8 sequence");
+  return 0;
+}
+
+uint32_t Receiver::message_flags() const { return msg_rsv1_ ? WSC_FRAME_RSV1 : 0u; }
+
+int Receiver::on_data(const uint8_t *chunk, size_t n, bool whole) {
+  const bool frame_end = remaining_ == 0;
+  const bool last = fin_ && frame_end;
+  int rc;
+  if (msg_rsv1_ && filter_ != nullptr) {
+    size_t before = msg_.size();
+    rc = filter_->process(chunk, n, last, msg_, cfg_.max_message);
+    if (rc != 0) return fail(rc, wsc_strerror(rc));
+    if ((rc = check_text(msg_.data() + before, msg_.size() - before, last)) != 0) return rc;
+    return frame_end ? deliver_buffered() : 0;
+  }
+  if (whole && (!cfg_.assemble || (fin_ && fragments_ == 1))) {
+    // The frame is all in the caller's buffer: deliver it from there, without a copy.
+    if ((rc = check_text(chunk, n, fin_)) != 0) return rc;
+    uint32_t flags = message_flags() | (fin_ ? WSC_FRAME_FIN : 0u);
+    uint32_t type = WSC_PARSER_MESSAGE;
+    if (!cfg_.assemble) {
+      type = WSC_PARSER_FRAGMENT;
+      if (fragments_ > 1) flags |= WSC_FRAME_CONTINUATION;
+    }
+    uint8_t op = msg_opcode_;
+    frame_done();
+    emit(type, op, flags, chunk, n);
+    return 0;
+  }
+  if ((rc = check_text(chunk, n, last)) != 0) return rc;
+  const size_t bound = cfg_.max_message != 0 && cfg_.max_message < std::numeric_limits<size_t>::max()
+                           ? static_cast<size_t>(cfg_.max_message)
+                           : std::numeric_limits<size_t>::max();
+  // Room for the rest of this frame at once: its length passed the limits in finish_header.
+  if (!msg_.reserve_extra(n + static_cast<size_t>(remaining_), bound)) return fail(WSC_ENOMEM, "out of memory");
+  msg_.append_reserved(chunk, n);
+  return frame_end ? deliver_buffered() : 0;
+}
+
+int Receiver::deliver_buffered() {
+  const uint8_t op = msg_opcode_;
+  if (!cfg_.assemble) {
+    uint32_t flags = message_flags() | (fin_ ? WSC_FRAME_FIN : 0u) | (fragments_ > 1 ? WSC_FRAME_CONTINUATION : 0u);
+    frame_done();
+    emit(WSC_PARSER_FRAGMENT, op, flags, msg_.data(), msg_.size());
+    msg_.clear_and_trim(kKeepBuffer);
+    return 0;
+  }
+  const bool fin = fin_;
+  frame_done();
+  if (fin) {
+    emit(WSC_PARSER_MESSAGE, op, message_flags() | WSC_FRAME_FIN, msg_.data(), msg_.size());
+    msg_.clear_and_trim(kKeepBuffer);
+  }
+  return 0;
+}
+
+int Receiver::on_control(const uint8_t *data, size_t n) {
+  const uint8_t op = opcode_;
+  frame_done();
+  if (op == WSC_OP_CLOSE) {
+    uint32_t code = WSC_CLOSE_NO_STATUS;
+    // RFC 6455 §5.5.1: a close body is empty, or a 2-byte code followed by a UTF-8 reason.
+    if (n == 1) return fail(WSC_ERR_INVALID_CONTROL_PAYLOAD_LENGTH, "invalid payload length", 1);
+    if (n >= 2) {
+      code = (static_cast<uint32_t>(data[0]) << 8) | data[1];
+      // RFC 6455 §7.4.1: 1005, 1006, 1015 and unassigned codes never travel on the wire.
+      if (!wsc_close_code_valid(code)) return fail(WSC_ERR_INVALID_CLOSE_CODE, "invalid status code", code);
+      data += 2;
+      n -= 2;
+      if (cfg_.validate_utf8 && !utf8_valid(data, n)) return fail(WSC_ERR_INVALID_UTF8, "invalid UTF-8 sequence");
+    }
+    state_ = kClosed;
+    msg_.release();
+    wsc_parser_event_t ev{};
+    ev.type = WSC_PARSER_CLOSE;
+    ev.opcode = WSC_OP_CLOSE;
+    ev.flags = WSC_FRAME_FIN;
+    ev.close_code = code;
+    ev.data = n ? data : nullptr;
+    ev.len = n;
+    sink_(ctx_, ev);
+    return 0;
+  }
+  emit(op == WSC_OP_PING ? WSC_PARSER_PING : WSC_PARSER_PONG, op, WSC_FRAME_FIN, data, n);
+  return 0;
+}
+
+void Receiver::frame_done() {
+  if (!opcode_is_control(opcode_) && fin_) in_message_ = false;
+  state_ = kHeader;
+  need_ = 2;
+}
+
+void Receiver::emit(uint32_t type, uint32_t opcode, uint32_t flags, const uint8_t *data, size_t len) {
+  wsc_parser_event_t ev{};
+  ev.type = type;
+  ev.opcode = opcode;
+  ev.flags = flags;
+  ev.data = len ? data : nullptr;
+  ev.len = len;
+  sink_(ctx_, ev);
+}
+
+int Receiver::fail(int err, const char *what, long value) {
+  state_ = kFailed;
+  error_ = err;
+  if (value >= 0)
+    std::snprintf(errmsg_, sizeof errmsg_, "%s %ld", what, value);
+  else
+    std::snprintf(errmsg_, sizeof errmsg_, "%s", what);
+  if (filter_ != nullptr && in_message_ && msg_rsv1_) filter_->reset();
+  in_message_ = false;
+  msg_.release();
+  wsc_parser_event_t ev{};
+  ev.type = WSC_PARSER_ERROR;
+  ev.error = err;
+  ev.close_code = wsc_err_close_code(err);
+  ev.message = errmsg_;
+  sink_(ctx_, ev);
+  return err;
+}
+
+}  // namespace wsc

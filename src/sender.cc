@@ -1,0 +1,196 @@
+#include "sender.h"
+
+#include <cstring>
+#include <limits>
+#include <new>
+
+#include "framing.h"
+#include "mask.h"
+#include "random.h"
+#include "options.h"
+#include "utf8.h"
+#include "wsc/close.h"
+#include "wsc/error.h"
+#include "wsc/sender.h"
+
+namespace wsc {
+namespace {
+
+constexpr size_t kKeepScratch = 64 * 1024;
+constexpr size_t kNoBound = std::numeric_limits<size_t>::max();
+
+}  // namespace
+
+Sender::Sender(wsc_role_t role, bool fragment, uint64_t threshold, Write write, void *ctx)
+    : write_(write), ctx_(ctx), threshold_(fragment ? threshold : 0), client_(role == WSC_ROLE_CLIENT) {}
+
+int Sender::frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_t len) {
+  if (stopped_) return WSC_ECLOSED;
+  uint8_t key[4];
+  if (client_) {
+    int rc = random_mask_key(key);
+    if (rc != 0) return rc;
+  }
+  wsc_buf_t bufs[2];
+  uint32_t nbufs;
+  uint8_t hdr[WSC_FRAME_MAX_HEADER];
+  ByteBuffer nested;  // a write callback that sends again must not reuse the outer frame's memory
+  ByteBuffer &out = depth_ == 0 ? scratch_ : nested;
+  if (client_) {
+    // RFC 6455 §5.3: a client masks the payload with a fresh key; header and masked payload go
+    // out as one buffer.
+    const size_t hl = header_size(len, true);
+    out.clear();
+    if (len > kNoBound - hl || !out.reserve_extra(hl + len, kNoBound)) return WSC_ENOMEM;
+    write_header(out.tail(), flags, opcode, len, key);
+    if (len > 0) mask_bytes(out.tail() + hl, payload, len, key, 0);
+    out.commit(hl + len);
+    bufs[0].base = out.data();
+    bufs[0].len = out.size();
+    nbufs = 1;
+  } else {
+    bufs[0].base = hdr;
+    bufs[0].len = write_header(hdr, flags, opcode, len, nullptr);
+    bufs[1].base = payload;
+    bufs[1].len = len;
+    nbufs = len > 0 ? 2 : 1;
+  }
+  ++depth_;
+  write_(ctx_, bufs, nbufs);
+  --depth_;
+  if (depth_ == 0) scratch_.clear_and_trim(kKeepScratch);
+  return 0;
+}
+
+int Sender::send(uint32_t opcode, const uint8_t *data, size_t len, uint32_t flags) {
+  if (closed_) return WSC_ECLOSED;
+  if ((data == nullptr && len > 0) || (flags & ~(WSC_SEND_MORE | WSC_SEND_COMPRESSED)) != 0) return WSC_EINVAL;
+  if (!in_message_ && opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY) return WSC_EINVAL;
+  unsigned op = in_message_ ? static_cast<unsigned>(WSC_OP_CONTINUATION) : opcode;
+  // RFC 7692 §6.1: RSV1 marks a compressed message on its first frame only.
+  unsigned rsv1 = !in_message_ && (flags & WSC_SEND_COMPRESSED) ? WSC_FRAME_RSV1 : 0u;
+  const bool more = (flags & WSC_SEND_MORE) != 0;
+  in_message_ = more;
+  size_t off = 0;
+  do {
+    size_t n = len - off;
+    if (threshold_ != 0 && n > threshold_) n = static_cast<size_t>(threshold_);
+    const bool last_piece = off + n == len;
+    unsigned fl = rsv1 | (last_piece && !more ? WSC_FRAME_FIN : 0u);
+    int rc = frame(fl, op, data + off, n);
+    if (rc != 0) {
+      stop();  // a message cut short cannot be resumed
+      return rc;
+    }
+    off += n;
+    op = WSC_OP_CONTINUATION;
+    rsv1 = 0;
+  } while (off < len);
+  return 0;
+}
+
+int Sender::control(unsigned opcode, const uint8_t *data, size_t len) {
+  if (closed_) return WSC_ECLOSED;
+  if (data == nullptr && len > 0) return WSC_EINVAL;
+  // RFC 6455 §5.5: control frames carry at most 125 bytes.
+  if (len > WSC_CONTROL_MAX_PAYLOAD) return WSC_EMSGSIZE;
+  return frame(WSC_FRAME_FIN, opcode, data, len);
+}
+
+int Sender::close(uint32_t code, const uint8_t *reason, size_t len) {
+  if (closed_) return WSC_ECLOSED;
+  if (reason == nullptr && len > 0) return WSC_EINVAL;
+  uint8_t body[WSC_CONTROL_MAX_PAYLOAD];
+  size_t n = 0;
+  if (code == 0) {
+    if (len > 0) return WSC_EINVAL;  // RFC 6455 §5.5.1: a reason comes after a code
+  } else {
+    if (!wsc_close_code_valid(code)) return WSC_ECLOSECODE;
+    if (len > WSC_CLOSE_MAX_REASON) return WSC_EMSGSIZE;
+    if (!utf8_valid(reason, len)) return WSC_EUTF8;
+    body[0] = static_cast<uint8_t>(code >> 8);
+    body[1] = static_cast<uint8_t>(code);
+    if (len > 0) std::memcpy(body + 2, reason, len);
+    n = 2 + len;
+  }
+  int rc = frame(WSC_FRAME_FIN, WSC_OP_CLOSE, body, n);
+  if (rc == 0) closed_ = true;
+  return rc;
+}
+
+}  // namespace wsc
+
+// ---- the C API (wsc/sender.h) -----------------------------------------------------------------
+
+struct wsc_sender_s {
+  wsc_sender_s(wsc_role_t role, bool fragment, uint64_t threshold, wsc_sender_write_cb callback, void *data)
+      : tx(role, fragment, threshold, &wsc_sender_s::write, this), cb(callback), user_data(data) {}
+
+  static void write(void *ctx, const wsc_buf_t *bufs, uint32_t nbufs) {
+    auto *self = static_cast<wsc_sender_s *>(ctx);
+    self->cb(self, bufs, nbufs, self->user_data);
+  }
+
+  // Ends an API call: frees the sender if its callback asked for that and no callback runs.
+  static int finish(wsc_sender_s *self, int rc) {
+    if (self->free_pending && !self->tx.busy()) delete self;
+    return rc;
+  }
+
+  wsc::Sender tx;
+  wsc_sender_write_cb cb;
+  void *user_data;
+  bool free_pending = false;
+};
+
+int wsc_sender_options_init(wsc_sender_options_t *opts, size_t size) {
+  static const wsc_sender_options_t defaults = WSC_SENDER_OPTIONS_INIT;
+  return wsc::options_init(opts, size, defaults);
+}
+
+int wsc_sender_new(wsc_sender_t **out, const wsc_sender_options_t *opts, wsc_sender_write_cb cb, void *user_data) {
+  if (out == nullptr) return WSC_EINVAL;
+  *out = nullptr;
+  wsc_sender_options_t o = WSC_SENDER_OPTIONS_INIT;
+  if (cb == nullptr || wsc::options_read(&o, opts) != 0) return WSC_EINVAL;
+  if ((o.role != WSC_ROLE_CLIENT && o.role != WSC_ROLE_SERVER) || (o.flags & ~WSC_SENDER_FRAGMENT) != 0)
+    return WSC_EINVAL;
+  const bool fragment = (o.flags & WSC_SENDER_FRAGMENT) != 0;
+  if (fragment && o.fragment_threshold == 0) return WSC_EINVAL;
+  auto *s = new (std::nothrow) wsc_sender_s(static_cast<wsc_role_t>(o.role), fragment, o.fragment_threshold, cb, user_data);
+  if (s == nullptr) return WSC_ENOMEM;
+  *out = s;
+  return 0;
+}
+
+int wsc_sender_send(wsc_sender_t *sender, uint32_t opcode, const void *data, size_t len, uint32_t flags) {
+  if (sender == nullptr) return WSC_EINVAL;
+  return wsc_sender_s::finish(sender, sender->tx.send(opcode, static_cast<const uint8_t *>(data), len, flags));
+}
+
+int wsc_sender_ping(wsc_sender_t *sender, const void *data, size_t len) {
+  if (sender == nullptr) return WSC_EINVAL;
+  return wsc_sender_s::finish(sender, sender->tx.ping(static_cast<const uint8_t *>(data), len));
+}
+
+int wsc_sender_pong(wsc_sender_t *sender, const void *data, size_t len) {
+  if (sender == nullptr) return WSC_EINVAL;
+  return wsc_sender_s::finish(sender, sender->tx.pong(static_cast<const uint8_t *>(data), len));
+}
+
+int wsc_sender_close(wsc_sender_t *sender, uint32_t code, const void *reason, size_t reason_len) {
+  if (sender == nullptr) return WSC_EINVAL;
+  return wsc_sender_s::finish(sender, sender->tx.close(code, static_cast<const uint8_t *>(reason), reason_len));
+}
+
+int wsc_sender_in_message(const wsc_sender_t *sender) { return sender && sender->tx.in_message() ? 1 : 0; }
+
+void wsc_sender_free(wsc_sender_t *sender) {
+  if (sender == nullptr) return;
+  if (sender->tx.busy()) {  // inside the write callback: free when the outermost call returns
+    sender->free_pending = true;
+    sender->tx.stop();
+    return;
+  }
+  delete sender;
+}

@@ -1,0 +1,50 @@
+// The sender: turns messages and control frames into frames (RFC 6455 §5), sans-I/O.
+#ifndef WSC_SRC_SENDER_H
+#define WSC_SRC_SENDER_H
+
+#include <cstddef>
+#include <cstdint>
+
+#include "buffer.h"
+#include "wsc/common.h"
+
+namespace wsc {
+
+class Sender {
+ public:
+  // Receives one frame as buffers to write in order; borrowed for the duration of the call.
+  using Write = void (*)(void *ctx, const wsc_buf_t *bufs, uint32_t nbufs);
+
+  Sender(wsc_role_t role, bool fragment, uint64_t threshold, Write write, void *ctx);
+
+  // See wsc_sender_send / _ping / _pong / _close for the contracts.
+  int send(uint32_t opcode, const uint8_t *data, size_t len, uint32_t flags);
+  int ping(const uint8_t *data, size_t len) { return control(0x9, data, len); }
+  int pong(const uint8_t *data, size_t len) { return control(0xA, data, len); }
+  int close(uint32_t code, const uint8_t *reason, size_t len);
+
+  bool in_message() const { return in_message_; }
+  bool closed() const { return closed_; }
+  // True while a write callback runs.
+  bool busy() const { return depth_ > 0; }
+  // Makes every later call fail with WSC_ECLOSED and stops a send that is splitting a message.
+  void stop() { stopped_ = closed_ = true; }
+
+ private:
+  int control(unsigned opcode, const uint8_t *data, size_t len);
+  int frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_t len);
+
+  Write write_;
+  void *ctx_;
+  uint64_t threshold_;  // 0: no fragmentation
+  bool client_;
+  bool in_message_ = false;
+  bool closed_ = false;
+  bool stopped_ = false;
+  unsigned depth_ = 0;
+  ByteBuffer scratch_;  // header and masked payload of a client's frame
+};
+
+}  // namespace wsc
+
+#endif
