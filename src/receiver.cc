@@ -12,9 +12,9 @@
 namespace wsc {
 namespace {
 
-// A message buffer larger than this is given back to the allocator once delivered, so that an
-// idle connection holds no large buffer.
-constexpr size_t kKeepBuffer = 16 * 1024;
+// The message buffer is given back to the allocator once its message is delivered, so that an
+// idle connection holds no buffer; most messages never need one.
+constexpr size_t kKeepBuffer = 0;
 
 }  // namespace
 

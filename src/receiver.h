@@ -65,6 +65,8 @@ class Receiver {
   State state() const { return state_; }
   int error() const { return error_; }
   size_t buffered() const;
+  // Heap bytes held (the message buffer's capacity).
+  size_t heap_bytes() const { return msg_.capacity(); }
 
  private:
   int begin_frame(uint8_t b0, uint8_t b1);
