@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package that wsc's build, tests, benchmarks and interop peers need.
+# Idempotent: installs only what is missing, waiting up to 5 minutes for the dpkg lock.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libuv1-dev libssl-dev zlib1g-dev node-llhttp   # libwsc's dependencies (llhttp as C sources)
+  googletest libgtest-dev libbenchmark-dev       # C++ tests and benchmarks
+  python3 python3-pytest python3-websockets      # Python binding tests; python-websockets peer
+  binutils                                       # nm, for the exported-symbols check
+)
+# Node and npm (the Node binding and the `ws` peer): Debian's, unless a Node is installed already.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q -o DPkg::Lock::Timeout=300
+  $sudo apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}"
+else
+  echo "setup: all ${#packages[@]} packages present"
+fi

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: set up, build, run the C++ suite, run it again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then the Python and Node binding tests where they exist.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+"$root/tools/setup.sh"
+
+echo "== build and C++ tests"
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSC_BUILD_TESTS=ON -DWSC_BUILD_BENCH=ON >/dev/null
+cmake --build "$root/build" -j "$jobs"
+(cd "$root/build" && ctest --output-on-failure -j "$jobs")
+
+echo "== C++ tests under ASan + UBSan"
+cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DWSC_SANITIZE=ON -DWSC_BUILD_TESTS=ON >/dev/null
+cmake --build "$root/build-asan" -j "$jobs"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$root/build-asan" && ctest --output-on-failure -j "$jobs")
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+if compgen -G "$root/bindings/python/tests/test_*.py" >/dev/null; then
+  echo "== Python binding tests"
+  WSC_LIBRARY="$root/build/libwsc.so" /usr/bin/python3 -m pytest -q "$root/bindings/python/tests"
+fi
+
+if compgen -G "$root/bindings/node/test/*.js" >/dev/null; then
+  echo "== Node binding tests"
+  (cd "$root/bindings/node" && npm test)
+fi
