@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "wsc/common.h"
 #include "wsc/error.h"
 
 namespace wsc {
@@ -21,6 +22,8 @@ int options_read(T *dst, const T *src) {
   dst->size = static_cast<uint32_t>(sizeof(T));
   return 0;
 }
+
+inline bool role_valid(uint32_t role) { return role == WSC_ROLE_CLIENT || role == WSC_ROLE_SERVER; }
 
 template <typename T>
 int options_init(T *opts, size_t size, const T &defaults) {

@@ -37,7 +37,7 @@ int wsc_parser_new(wsc_parser_t **out, const wsc_parser_options_t *opts, wsc_par
   *out = nullptr;
   wsc_parser_options_t o = WSC_PARSER_OPTIONS_INIT;
   if (cb == nullptr || wsc::options_read(&o, opts) != 0) return WSC_EINVAL;
-  if ((o.role != WSC_ROLE_CLIENT && o.role != WSC_ROLE_SERVER) || (o.flags & ~kParserFlags) != 0) return WSC_EINVAL;
+  if (!wsc::role_valid(o.role) || (o.flags & ~kParserFlags) != 0) return WSC_EINVAL;
   wsc::ReceiverConfig cfg;
   cfg.role = static_cast<wsc_role_t>(o.role);
   cfg.assemble = (o.flags & WSC_PARSER_NO_ASSEMBLE) == 0;

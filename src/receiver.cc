@@ -251,14 +251,7 @@ int Receiver::on_control(const uint8_t *data, size_t n) {
     }
     state_ = kClosed;
     msg_.release();
-    wsc_parser_event_t ev{};
-    ev.type = WSC_PARSER_CLOSE;
-    ev.opcode = WSC_OP_CLOSE;
-    ev.flags = WSC_FRAME_FIN;
-    ev.close_code = code;
-    ev.data = n ? data : nullptr;
-    ev.len = n;
-    sink_(ctx_, ev);
+    emit(WSC_PARSER_CLOSE, op, WSC_FRAME_FIN, data, n, code);
     return 0;
   }
   emit(op == WSC_OP_PING ? WSC_PARSER_PING : WSC_PARSER_PONG, op, WSC_FRAME_FIN, data, n);
@@ -271,11 +264,13 @@ void Receiver::frame_done() {
   need_ = 2;
 }
 
-void Receiver::emit(uint32_t type, uint32_t opcode, uint32_t flags, const uint8_t *data, size_t len) {
+void Receiver::emit(uint32_t type, uint32_t opcode, uint32_t flags, const uint8_t *data, size_t len,
+                    uint32_t close_code) {
   wsc_parser_event_t ev{};
   ev.type = type;
   ev.opcode = opcode;
   ev.flags = flags;
+  ev.close_code = close_code;
   ev.data = len ? data : nullptr;
   ev.len = len;
   sink_(ctx_, ev);

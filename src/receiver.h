@@ -77,7 +77,8 @@ class Receiver {
   int deliver_buffered();
   int check_text(const uint8_t *p, size_t n, bool last);
   void frame_done();
-  void emit(uint32_t type, uint32_t opcode, uint32_t flags, const uint8_t *data, size_t len);
+  void emit(uint32_t type, uint32_t opcode, uint32_t flags, const uint8_t *data, size_t len,
+            uint32_t close_code = 0);
   // Enters kFailed and reports err once; the message is `what`, followed by value if >= 0.
   int fail(int err, const char *what, long value = -1);
   uint32_t message_flags() const;

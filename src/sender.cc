@@ -153,8 +153,7 @@ int wsc_sender_new(wsc_sender_t **out, const wsc_sender_options_t *opts, wsc_sen
   *out = nullptr;
   wsc_sender_options_t o = WSC_SENDER_OPTIONS_INIT;
   if (cb == nullptr || wsc::options_read(&o, opts) != 0) return WSC_EINVAL;
-  if ((o.role != WSC_ROLE_CLIENT && o.role != WSC_ROLE_SERVER) || (o.flags & ~WSC_SENDER_FRAGMENT) != 0)
-    return WSC_EINVAL;
+  if (!wsc::role_valid(o.role) || (o.flags & ~WSC_SENDER_FRAGMENT) != 0) return WSC_EINVAL;
   const bool fragment = (o.flags & WSC_SENDER_FRAGMENT) != 0;
   if (fragment && o.fragment_threshold == 0) return WSC_EINVAL;
   auto *s = new (std::nothrow) wsc_sender_s(static_cast<wsc_role_t>(o.role), fragment, o.fragment_threshold, cb, user_data);
