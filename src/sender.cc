@@ -65,13 +65,14 @@ int Sender::frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_
 int Sender::send(uint32_t opcode, const uint8_t *data, size_t len, uint32_t flags) {
   if (closed_) return WSC_ECLOSED;
   if ((data == nullptr && len > 0) || (flags & ~(WSC_SEND_MORE | WSC_SEND_COMPRESSED)) != 0) return WSC_EINVAL;
+  if (sending_) return WSC_EBUSY;  // a write callback may not put data inside the message being sent
   if (!in_message_ && opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY) return WSC_EINVAL;
   unsigned op = in_message_ ? static_cast<unsigned>(WSC_OP_CONTINUATION) : opcode;
   // RFC 7692 §6.1: RSV1 marks a compressed message on its first frame only.
   unsigned rsv1 = !in_message_ && (flags & WSC_SEND_COMPRESSED) ? WSC_FRAME_RSV1 : 0u;
   const bool more = (flags & WSC_SEND_MORE) != 0;
-  in_message_ = more;
   size_t off = 0;
+  sending_ = true;
   do {
     size_t n = len - off;
     if (threshold_ != 0 && n > threshold_) n = static_cast<size_t>(threshold_);
@@ -79,13 +80,18 @@ int Sender::send(uint32_t opcode, const uint8_t *data, size_t len, uint32_t flag
     unsigned fl = rsv1 | (last_piece && !more ? WSC_FRAME_FIN : 0u);
     int rc = frame(fl, op, data + off, n);
     if (rc != 0) {
-      stop();  // a message cut short cannot be resumed
+      // Nothing was written: the sender is as before. Part of a message was: it cannot be
+      // resumed, so nothing more may be sent.
+      if (off > 0) stop();
+      sending_ = false;
       return rc;
     }
     off += n;
     op = WSC_OP_CONTINUATION;
     rsv1 = 0;
   } while (off < len);
+  sending_ = false;
+  in_message_ = more;
   return 0;
 }
 

@@ -41,6 +41,7 @@ class Sender {
   bool in_message_ = false;
   bool closed_ = false;
   bool stopped_ = false;
+  bool sending_ = false;  // send() is writing a message's frames
   unsigned depth_ = 0;
   ByteBuffer scratch_;  // header and masked payload of a client's frame
 };

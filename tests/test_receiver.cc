@@ -188,7 +188,13 @@ struct Recorder {
 std::vector<std::string> run(const wsc::ReceiverConfig &cfg, const Bytes &data, Split how, uint32_t seed) {
   Recorder rec;
   wsc::Receiver rx(cfg, &Recorder::sink, &rec);
-  int rc = feed_split(data, how, seed, [&](uint8_t *p, size_t n, size_t *used) { return rx.feed(p, n, used); });
+  size_t peak = 0;
+  int rc = feed_split(data, how, seed, [&](uint8_t *p, size_t n, size_t *used) {
+    int r = rx.feed(p, n, used);
+    peak = std::max(peak, rx.heap_bytes());
+    return r;
+  });
+  if (cfg.max_message != 0) EXPECT_LE(peak, cfg.max_message) << "allocated past the message limit";
   size_t errors = 0;
   for (const auto &e : rec.events) errors += e.rfind("error ", 0) == 0;
   EXPECT_LE(errors, 1u);

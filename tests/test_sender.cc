@@ -243,6 +243,18 @@ TEST(Sender, SendingFromInsideTheWriteCallback) {
   }
 }
 
+TEST(Sender, DataFromInsideTheWriteCallbackIsRefused) {
+  Wire w;
+  wsc_sender_t *s = make_sender(&w, WSC_ROLE_SERVER, WSC_SENDER_FRAGMENT, 4);
+  int nested = 0;
+  w.hook = [&](wsc_sender_t *sender) { nested = wsc_sender_send(sender, WSC_OP_TEXT, "x", 1, 0); };
+  ASSERT_EQ(wsc_sender_send(s, WSC_OP_BINARY, "12345678", 8, 0), 0);
+  EXPECT_EQ(nested, WSC_EBUSY);
+  EXPECT_EQ(parse(w.all(), WSC_ROLE_CLIENT), std::vector<std::string>{"message binary " + hex(bytes("12345678"))});
+  ASSERT_EQ(wsc_sender_send(s, WSC_OP_TEXT, "after", 5, 0), 0);
+  wsc_sender_free(s);
+}
+
 TEST(Sender, FreeInsideTheWriteCallbackStopsAFragmentedSend) {
   Wire w;
   wsc_sender_t *s = make_sender(&w, WSC_ROLE_CLIENT, WSC_SENDER_FRAGMENT, 10);

@@ -29,7 +29,6 @@ typedef enum wsc_close_code {
 #define WSC_CLOSE_ENUM_(name, code) WSC_CLOSE_##name = code,
   WSC_CLOSE_MAP(WSC_CLOSE_ENUM_)
 #undef WSC_CLOSE_ENUM_
-  WSC_CLOSE_END_ = 0 /* not a close code */
 } wsc_close_code_t;
 
 /* 1 if code may travel in a Close frame: 1000-1003, 1007-1014 and 3000-4999. 1004, 1005, 1006

@@ -44,7 +44,6 @@ typedef enum wsc_errno {
 #define WSC_ERRNO_ENUM_(name, value, close_code, message) WSC_##name = value,
   WSC_ERRNO_MAP(WSC_ERRNO_ENUM_)
 #undef WSC_ERRNO_ENUM_
-  WSC_ERRNO_END_ = -0x7fff /* not an error; keeps the list's trailing comma legal C89 too */
 } wsc_errno_t;
 
 /* A short English description of err ("unknown error" for a value not in the list). Static

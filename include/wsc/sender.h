@@ -48,9 +48,11 @@ WSC_EXTERN int wsc_sender_new(wsc_sender_t **out, const wsc_sender_options_t *op
 
 /* Sends a text or binary message, or one piece of a streamed message: with WSC_SEND_MORE the
  * message stays open and the next sends continue it (their opcode is then ignored) until one
- * without WSC_SEND_MORE ends it. Control frames may be sent in between. Returns 0; WSC_EINVAL
- * (opcode not text/binary, data NULL with len > 0, unknown flag); WSC_ECLOSED after close;
- * WSC_ERANDOM; WSC_ENOMEM. */
+ * without WSC_SEND_MORE ends it. Control frames may be sent in between, also from inside the
+ * write callback; a data send from inside it returns WSC_EBUSY, as it would split the message
+ * being written. Returns 0; WSC_EINVAL (opcode not text/binary, data NULL with len > 0, unknown
+ * flag); WSC_ECLOSED after close; WSC_EBUSY; WSC_ERANDOM; WSC_ENOMEM. After an error nothing was
+ * written, unless part of a fragmented message was: then the sender is closed (WSC_ECLOSED). */
 WSC_EXTERN int wsc_sender_send(wsc_sender_t *sender, uint32_t opcode, const void *data, size_t len,
                                uint32_t flags);
 
