@@ -70,7 +70,17 @@ int Receiver::feed(uint8_t *p, size_t n, size_t *consumed) {
       h = hdr_;
     }
     hdr_len_ = 0;
-    rc = state_ == kHeader ? begin_frame(h[0], h[1]) : finish_header(h);
+    if (state_ == kHeaderExt) {
+      rc = finish_header(h);
+    } else {
+      rc = begin_frame(h[0], h[1]);
+      // Common case: the rest of the header is here too; take it without another pass.
+      if (rc == 0 && state_ == kHeaderExt && h != hdr_ && n - off >= need_) {
+        h = p + off;
+        off += need_;
+        rc = finish_header(h);
+      }
+    }
     if (rc != 0) break;
   }
   in_feed_ = false;
