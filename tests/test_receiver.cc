@@ -194,7 +194,9 @@ std::vector<std::string> run(const wsc::ReceiverConfig &cfg, const Bytes &data, 
     peak = std::max(peak, rx.heap_bytes());
     return r;
   });
-  if (cfg.max_message != 0) EXPECT_LE(peak, cfg.max_message) << "allocated past the message limit";
+  if (cfg.max_message != 0) {
+    EXPECT_LE(peak, cfg.max_message) << "allocated past the message limit";
+  }
   size_t errors = 0;
   for (const auto &e : rec.events) errors += e.rfind("error ", 0) == 0;
   EXPECT_LE(errors, 1u);

@@ -35,7 +35,23 @@
   XX(ERR_UNEXPECTED_CONTINUATION, -111, 1002, "continuation frame without a message to continue") \
   XX(ERR_EXPECTED_CONTINUATION, -112, 1002, "new data frame inside a fragmented message")       \
   XX(ERR_TOO_MANY_FRAGMENTS, -113, 1009, "max fragments per message exceeded")                  \
-  XX(ERR_FRAME_TOO_BIG, -114, 1009, "max frame size exceeded")
+  XX(ERR_FRAME_TOO_BIG, -114, 1009, "max frame size exceeded")                                 \
+  XX(EURL, -200, 0, "invalid WebSocket URL")                                                    \
+  XX(EUNEXPECTED_RESPONSE, -201, 0, "unexpected server response")                               \
+  XX(EBAD_RESPONSE, -202, 0, "malformed HTTP response")                                         \
+  XX(EBAD_ACCEPT, -203, 0, "invalid Sec-WebSocket-Accept header")                               \
+  XX(EBAD_PROTOCOL, -204, 0, "server chose a subprotocol that was not offered")                 \
+  XX(EBAD_EXTENSION, -205, 0, "server chose an extension that was not offered")                 \
+  XX(EHANDSHAKE_TIMEOUT, -206, 0, "opening handshake timed out")                                \
+  XX(EBAD_REQUEST, -207, 0, "invalid upgrade request")                                          \
+  XX(EREJECTED, -208, 0, "upgrade request rejected")                                            \
+  XX(ECONNREFUSED, -300, 0, "connection refused")                                               \
+  XX(ECONNRESET, -301, 0, "connection reset by peer")                                           \
+  XX(ETIMEDOUT, -302, 0, "connection timed out")                                                \
+  XX(EADDRINUSE, -303, 0, "address already in use")                                             \
+  XX(ENAME, -304, 0, "host name could not be resolved")                                         \
+  XX(EIO, -305, 0, "I/O error")                                                                 \
+  XX(ENOTFOUND, -306, 0, "no such connection")
 
 WSC_BEGIN_DECLS
 

@@ -9,5 +9,9 @@
 #include "frame.h"
 #include "parser.h"
 #include "sender.h"
+#include "loop.h"
+#include "conn.h"
+#include "server.h"
+#include "client.h"
 
 #endif /* WSC_WSC_H */

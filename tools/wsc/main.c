@@ -1,9 +1,11 @@
-/* wsc: the command-line tool. Until networking lands it drives the protocol engine offline:
- *   wsc demo                      a client's frames parsed by a server, then a hostile frame
+/* wsc: the command-line tool.
+ *   wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast]
+ *   wsc connect URL               stdin lines become messages; messages go to stdout
+ *   wsc demo                      the protocol engine offline: frames, parsing, a hostile frame
  *   wsc encode [opts] OPCODE TEXT one frame as hex (opts: --mask, --key HEX8, --more, --rsv1)
  *   wsc decode [opts] HEX...      frames to events (opts: --client, --server, --no-assemble)
  *   wsc version
- * It uses the public C API only. */
+ * It uses wsc's public C API, and libuv for signals and stdin on the loop wsc runs on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,7 +285,12 @@ static int decode(int argc, char **argv) {
   return rc == 0 ? 0 : 1;
 }
 
+int net_serve(int argc, char **argv);
+int net_connect(int argc, char **argv);
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "serve") == 0) return net_serve(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "connect") == 0) return net_connect(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "demo") == 0) return demo();
   if (argc >= 2 && strcmp(argv[1], "encode") == 0) return encode(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "decode") == 0) return decode(argc - 2, argv + 2);
@@ -292,7 +299,9 @@ int main(int argc, char **argv) {
     return wsc_version() == WSC_VERSION_NUMBER ? 0 : 1;
   }
   fprintf(stderr,
-          "usage: wsc demo\n"
+          "usage: wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast]\n"
+          "       wsc connect URL\n"
+          "       wsc demo\n"
           "       wsc encode [--mask] [--key HEX8] [--more] [--rsv1] OPCODE PAYLOAD\n"
           "       wsc decode [--client|--server] [--no-assemble] HEX...\n"
           "       wsc version\n");

@@ -1,0 +1,149 @@
+/* wsc: a WebSocket connection, the same on the server and the client side.
+ *
+ * Events reach one callback per connection. WSC_EV_CLOSE is the final event: the connection is
+ * freed after the callback returns, and the pointer must not be used after. An error is always
+ * reported (WSC_EV_ERROR) before the close event. Every send gets exactly one completion: 0 once
+ * its bytes were handed to the kernel, or an error code when the connection ended first. */
+#ifndef WSC_CONN_H
+#define WSC_CONN_H
+
+#include "common.h"
+#include "loop.h"
+#include "parser.h"
+#include "sender.h"
+
+WSC_BEGIN_DECLS
+
+typedef struct wsc_conn_s wsc_conn_t;
+
+/* One HTTP header, borrowed. Not NUL-terminated: use the lengths. */
+typedef struct wsc_header_s {
+  const char *name;
+  size_t name_len;
+  const char *value;
+  size_t value_len;
+} wsc_header_t;
+
+/* An IP or Unix socket address. */
+typedef struct wsc_addr_s {
+  char address[108]; /* text form: "127.0.0.1", "::1", or a Unix socket path */
+  uint32_t family;   /* 4, 6, or 0 for a Unix socket */
+  uint32_t port;
+} wsc_addr_t;
+
+typedef enum wsc_ready_state {
+  WSC_CONNECTING = 0,
+  WSC_OPEN = 1,
+  WSC_CLOSING = 2,
+  WSC_CLOSED = 3
+} wsc_ready_state_t;
+
+/* Connection flags (wsc_conn_options_t.flags). */
+#define WSC_CONN_NO_ASSEMBLE 0x1u  /* deliver each data frame as WSC_EV_FRAGMENT */
+#define WSC_CONN_SKIP_UTF8 0x2u    /* do not validate received text */
+#define WSC_CONN_NO_AUTO_PONG 0x4u /* do not answer pings (the user may, with wsc_conn_pong) */
+#define WSC_CONN_NAGLE 0x8u        /* leave Nagle's algorithm on (TCP_NODELAY is on by default) */
+#define WSC_CONN_FRAGMENT 0x10u    /* split outgoing messages above fragment_threshold */
+
+#define WSC_DEFAULT_CLOSE_TIMEOUT_MS 30000u
+
+typedef struct wsc_conn_options_s {
+  uint32_t size;               /* sizeof(wsc_conn_options_t) */
+  uint32_t flags;              /* WSC_CONN_* */
+  uint64_t max_message_size;   /* 0: no limit; default 100 MiB */
+  uint64_t max_frame_size;     /* 0: no limit */
+  uint32_t max_fragments;      /* 0: no limit */
+  uint32_t close_timeout_ms;   /* after close(): wait this long for the peer, then terminate */
+  uint64_t fragment_threshold; /* with WSC_CONN_FRAGMENT */
+} wsc_conn_options_t;
+
+#define WSC_CONN_OPTIONS_INIT                                                                 \
+  { sizeof(wsc_conn_options_t), 0, WSC_DEFAULT_MAX_MESSAGE_SIZE, 0, WSC_DEFAULT_MAX_FRAGMENTS, \
+    WSC_DEFAULT_CLOSE_TIMEOUT_MS, WSC_DEFAULT_FRAGMENT_THRESHOLD }
+
+WSC_EXTERN int wsc_conn_options_init(wsc_conn_options_t *opts, size_t size);
+
+typedef enum wsc_conn_event_type {
+  WSC_EV_OPEN = 1,      /* the opening handshake completed */
+  WSC_EV_MESSAGE = 2,   /* opcode, data, len (borrowed) */
+  WSC_EV_FRAGMENT = 3,  /* with WSC_CONN_NO_ASSEMBLE: one data frame; flags FIN/CONTINUATION */
+  WSC_EV_PING = 4,
+  WSC_EV_PONG = 5,
+  WSC_EV_CLOSE = 6,     /* final: code, data/len (the reason), was_clean */
+  WSC_EV_ERROR = 7,     /* error (WSC_E*), message; a close event follows */
+  WSC_EV_UPGRADE = 8,   /* client: the server's 101 response; code (101), headers */
+  WSC_EV_UNEXPECTED_RESPONSE = 9 /* client: a non-101 answer; code, headers, data/len (body) */
+} wsc_conn_event_type_t;
+
+typedef struct wsc_conn_event_s {
+  uint32_t type;      /* wsc_conn_event_type_t */
+  uint32_t opcode;    /* MESSAGE, FRAGMENT: WSC_OP_TEXT or WSC_OP_BINARY */
+  uint32_t flags;     /* MESSAGE, FRAGMENT: WSC_FRAME_FIN, _RSV1, _CONTINUATION */
+  int32_t error;      /* ERROR */
+  uint32_t code;      /* CLOSE: close code (1005: none given, 1006: abnormal); HTTP status */
+  uint32_t was_clean; /* CLOSE: 1 if the closing handshake completed */
+  const uint8_t *data; /* borrowed: valid only during the call */
+  size_t len;
+  const char *message; /* ERROR: what went wrong (borrowed) */
+  const wsc_header_t *headers; /* UPGRADE, UNEXPECTED_RESPONSE (borrowed) */
+  size_t nheaders;
+} wsc_conn_event_t;
+
+typedef void (*wsc_conn_cb)(wsc_conn_t *conn, const wsc_conn_event_t *event, void *user_data);
+/* status: 0 when written, else why not (WSC_ECLOSED, WSC_ECONNRESET, ...). */
+typedef void (*wsc_send_cb)(wsc_conn_t *conn, int status, void *user_data);
+
+/* Sets the callback of a connection (a server's connections start without one). */
+WSC_EXTERN void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *user_data);
+
+/* Sends a text or binary message, or a piece of one with WSC_SEND_MORE (wsc/sender.h). The data
+ * is copied. cb (may be NULL) gets the completion. Returns 0, or an error (then cb is not
+ * called): WSC_ESTATE (not open), WSC_EINVAL, WSC_ENOMEM. */
+WSC_EXTERN int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags,
+                             wsc_send_cb cb, void *user_data);
+WSC_EXTERN int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data);
+WSC_EXTERN int wsc_conn_pong(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data);
+
+/* Thread-safe: sends on the loop thread to the connection with this id, if it is still open;
+ * cb runs on the loop thread (WSC_ENOTFOUND when the connection is gone). Data is copied. */
+WSC_EXTERN int wsc_conn_send_threadsafe(wsc_loop_t *loop, uint64_t conn_id, uint32_t opcode, const void *data,
+                                        size_t len, wsc_send_cb cb, void *user_data);
+
+/* Starts the closing handshake (code 0: none; else a code valid on the wire and a UTF-8 reason
+ * of at most 123 bytes). The connection is terminated if the peer does not complete it within
+ * the close timeout. Returns 0, WSC_ECLOSECODE, WSC_EMSGSIZE, WSC_EUTF8, or WSC_ESTATE if
+ * already closing. While connecting it fails the connection (as terminate). */
+WSC_EXTERN int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t reason_len);
+
+/* Closes the connection at once; the close event reports 1006. */
+WSC_EXTERN void wsc_conn_terminate(wsc_conn_t *conn);
+
+WSC_EXTERN uint32_t wsc_conn_ready_state(const wsc_conn_t *conn);
+WSC_EXTERN uint64_t wsc_conn_id(const wsc_conn_t *conn);
+WSC_EXTERN int wsc_conn_is_server(const wsc_conn_t *conn);
+/* NUL-terminated strings owned by the connection ("" when none). */
+WSC_EXTERN const char *wsc_conn_protocol(const wsc_conn_t *conn);
+WSC_EXTERN const char *wsc_conn_extensions(const wsc_conn_t *conn);
+WSC_EXTERN const char *wsc_conn_url(const wsc_conn_t *conn);
+WSC_EXTERN int wsc_conn_remote_address(const wsc_conn_t *conn, wsc_addr_t *out);
+WSC_EXTERN int wsc_conn_local_address(const wsc_conn_t *conn, wsc_addr_t *out);
+
+typedef struct wsc_conn_stats_s {
+  uint32_t size; /* sizeof(wsc_conn_stats_t) */
+  uint32_t reserved_;
+  uint64_t bytes_in;
+  uint64_t bytes_out;
+  uint64_t messages_in;
+  uint64_t messages_out;
+} wsc_conn_stats_t;
+WSC_EXTERN int wsc_conn_stats(const wsc_conn_t *conn, wsc_conn_stats_t *out);
+
+/* The user_data given with the callback. */
+WSC_EXTERN void wsc_conn_set_user_data(wsc_conn_t *conn, void *user_data);
+WSC_EXTERN void *wsc_conn_user_data(const wsc_conn_t *conn);
+WSC_EXTERN int wsc_conn_set_nodelay(wsc_conn_t *conn, int enable);
+WSC_EXTERN wsc_loop_t *wsc_conn_loop(const wsc_conn_t *conn);
+
+WSC_END_DECLS
+
+#endif /* WSC_CONN_H */

@@ -1,0 +1,59 @@
+/* wsc: the event loop.
+ *
+ * Threading: everything runs on the loop thread except the calls marked thread-safe.
+ *
+ * A wsc loop owns a libuv loop or wraps one its caller already runs (Node's, a C program's).
+ * For a foreign event loop (Python's asyncio), watch wsc_loop_backend_fd() for readability,
+ * wake after wsc_loop_backend_timeout() ms, and call wsc_loop_run(loop, WSC_RUN_NOWAIT).
+ *
+ * libuv writes without MSG_NOSIGNAL: a loop created while SIGPIPE has its default action sets it
+ * to SIG_IGN, so that a peer that vanishes in the middle of a write never kills the process. */
+#ifndef WSC_LOOP_H
+#define WSC_LOOP_H
+
+#include "common.h"
+
+WSC_BEGIN_DECLS
+
+typedef struct wsc_loop_s wsc_loop_t;
+
+/* wsc_loop_run modes (as libuv's). */
+#define WSC_RUN_DEFAULT 0 /* until nothing is left to do, or wsc_loop_stop */
+#define WSC_RUN_ONCE 1    /* one pass; blocks for I/O if there is nothing to do yet */
+#define WSC_RUN_NOWAIT 2  /* one pass; never blocks */
+
+/* Creates a loop. uv_loop is a uv_loop_t * to wrap (its owner keeps running and closing it), or
+ * NULL for a loop of wsc's own. Returns 0, WSC_ENOMEM or WSC_EIO. */
+WSC_EXTERN int wsc_loop_new(wsc_loop_t **out, void *uv_loop);
+
+/* Runs the loop. Returns 1 if work remains (handles or requests are active), 0 if not, or a
+ * negative WSC_E* code. */
+WSC_EXTERN int wsc_loop_run(wsc_loop_t *loop, uint32_t mode);
+
+/* Makes wsc_loop_run return after the current pass. */
+WSC_EXTERN void wsc_loop_stop(wsc_loop_t *loop);
+
+/* Frees the loop. Returns WSC_EBUSY while servers or connections are still open (close them
+ * and run the loop until their final callbacks), else 0. NULL does nothing. */
+WSC_EXTERN int wsc_loop_free(wsc_loop_t *loop);
+
+/* The uv_loop_t * underneath. */
+WSC_EXTERN void *wsc_loop_uv(wsc_loop_t *loop);
+
+/* For embedding: the fd to poll for readability, and the milliseconds until the next timer
+ * (-1: none, 0: work is pending now). */
+WSC_EXTERN int wsc_loop_backend_fd(const wsc_loop_t *loop);
+WSC_EXTERN int wsc_loop_backend_timeout(const wsc_loop_t *loop);
+
+typedef void (*wsc_loop_post_cb)(wsc_loop_t *loop, void *user_data);
+
+/* Thread-safe. Queues cb to run on the loop thread; all callbacks queued before the loop wakes
+ * run in one pass, in order. Returns 0 or WSC_ENOMEM. Not valid once wsc_loop_free has begun. */
+WSC_EXTERN int wsc_loop_post(wsc_loop_t *loop, wsc_loop_post_cb cb, void *user_data);
+
+/* The number of open servers and connections on the loop. */
+WSC_EXTERN size_t wsc_loop_handle_count(const wsc_loop_t *loop);
+
+WSC_END_DECLS
+
+#endif /* WSC_LOOP_H */

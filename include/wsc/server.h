@@ -1,0 +1,125 @@
+/* wsc: the WebSocket server.
+ *
+ * A server listens on TCP (IPv4, IPv6) or a Unix socket, validates upgrade requests, lets the
+ * user decide on each (WSC_SERVER_REQUEST), and hands over accepted connections
+ * (WSC_SERVER_CONNECTION). WSC_SERVER_CLOSE is the final event: the server is freed after the
+ * callback returns. */
+#ifndef WSC_SERVER_H
+#define WSC_SERVER_H
+
+#include "common.h"
+#include "conn.h"
+#include "loop.h"
+
+WSC_BEGIN_DECLS
+
+typedef struct wsc_server_s wsc_server_t;
+typedef struct wsc_request_s wsc_request_t;
+
+/* Server flags (wsc_server_options_t.flags). */
+#define WSC_SERVER_IPV6_ONLY 0x1u       /* an IPv6 host accepts no IPv4 connections */
+#define WSC_SERVER_TRUST_PROXY 0x2u     /* take the remote address from X-Forwarded-For */
+#define WSC_SERVER_HANDLE_REQUESTS 0x4u /* deliver WSC_SERVER_REQUEST; without it, accept every
+                                           valid request */
+#define WSC_SERVER_HANDLE_HTTP 0x8u     /* deliver WSC_SERVER_HTTP_REQUEST for plain HTTP
+                                           requests; without it, answer them 426 */
+
+typedef struct wsc_server_options_s {
+  uint32_t size;                  /* sizeof(wsc_server_options_t) */
+  uint32_t flags;                 /* WSC_SERVER_* */
+  const char *host;               /* address to bind; NULL: "::" (IPv4 too), else "0.0.0.0" */
+  const char *unix_path;          /* listen on this Unix socket instead of TCP */
+  const char *path;               /* accept only this request path (NULL: any) */
+  uint32_t port;                  /* 0: an ephemeral port (see wsc_server_address) */
+  int32_t backlog;                /* 0: 511 */
+  uint32_t max_headers;           /* request headers; 0: 100 */
+  uint32_t max_header_bytes;      /* request line and headers; 0: 16 KiB */
+  uint32_t handshake_timeout_ms;  /* a request must arrive whole within it; 0: 10 s */
+  uint32_t reserved_;
+  const wsc_conn_options_t *conn; /* options of accepted connections; NULL: defaults */
+} wsc_server_options_t;
+
+#define WSC_SERVER_OPTIONS_INIT \
+  { sizeof(wsc_server_options_t), 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL }
+
+WSC_EXTERN int wsc_server_options_init(wsc_server_options_t *opts, size_t size);
+
+typedef enum wsc_server_event_type {
+  WSC_SERVER_LISTENING = 1,
+  WSC_SERVER_REQUEST = 2,      /* an upgrade request to accept or reject (WSC_SERVER_HANDLE_REQUESTS) */
+  WSC_SERVER_CONNECTION = 3,   /* conn: a new open connection; set its callback now */
+  WSC_SERVER_CLIENT_ERROR = 4, /* a request failed before the upgrade; code: the status sent */
+  WSC_SERVER_ERROR = 5,        /* error, message: the listening socket failed */
+  WSC_SERVER_CLOSE = 6,        /* final */
+  WSC_SERVER_HTTP_REQUEST = 7  /* a plain HTTP request (WSC_SERVER_HANDLE_HTTP): answer it with
+                                  wsc_request_reject(), else it gets 426 */
+} wsc_server_event_type_t;
+
+typedef struct wsc_server_event_s {
+  uint32_t type;
+  int32_t error;          /* ERROR, CLIENT_ERROR */
+  uint32_t code;          /* CLIENT_ERROR: the HTTP status answered */
+  uint32_t reserved_;
+  const char *message;    /* ERROR, CLIENT_ERROR */
+  wsc_request_t *request; /* REQUEST, HTTP_REQUEST, CLIENT_ERROR (when parsed); valid during the call */
+  wsc_conn_t *conn;       /* CONNECTION */
+} wsc_server_event_t;
+
+typedef void (*wsc_server_cb)(wsc_server_t *server, const wsc_server_event_t *event, void *user_data);
+
+/* Creates a server and starts listening. The LISTENING event follows from the loop. Returns 0,
+ * WSC_EINVAL, WSC_EADDRINUSE, WSC_EIO (the message of libuv's error via the ERROR event is not
+ * sent: the call fails instead). */
+WSC_EXTERN int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_options_t *opts,
+                              wsc_server_cb cb, void *user_data);
+
+/* The bound address (the port the system chose for port 0). */
+WSC_EXTERN int wsc_server_address(const wsc_server_t *server, wsc_addr_t *out);
+
+/* Open connections: a count, and a walk (cb returns nonzero to stop). */
+WSC_EXTERN size_t wsc_server_connection_count(const wsc_server_t *server);
+typedef int (*wsc_server_conn_walk_cb)(wsc_conn_t *conn, void *user_data);
+WSC_EXTERN void wsc_server_walk(wsc_server_t *server, wsc_server_conn_walk_cb cb, void *user_data);
+
+/* Stops listening, closes every connection (with code, 0: 1001 going away) and pending request,
+ * then delivers WSC_SERVER_CLOSE. */
+WSC_EXTERN void wsc_server_close(wsc_server_t *server, uint32_t code);
+
+WSC_EXTERN void *wsc_server_user_data(const wsc_server_t *server);
+
+/* ---- the upgrade request: valid during the event that carries it ---- */
+
+/* NUL-terminated strings owned by the request. */
+WSC_EXTERN const char *wsc_request_method(const wsc_request_t *req);
+WSC_EXTERN const char *wsc_request_target(const wsc_request_t *req); /* as sent: path?query */
+WSC_EXTERN const char *wsc_request_path(const wsc_request_t *req);
+WSC_EXTERN const char *wsc_request_query(const wsc_request_t *req);  /* without '?'; "" when none */
+WSC_EXTERN size_t wsc_request_header_count(const wsc_request_t *req);
+WSC_EXTERN int wsc_request_header(const wsc_request_t *req, size_t index, wsc_header_t *out);
+/* The value of the first header with this name (case-insensitive), or NULL. */
+WSC_EXTERN const char *wsc_request_header_value(const wsc_request_t *req, const char *name);
+WSC_EXTERN const char *wsc_request_origin(const wsc_request_t *req); /* NULL when absent */
+WSC_EXTERN size_t wsc_request_protocol_count(const wsc_request_t *req);
+WSC_EXTERN const char *wsc_request_protocol(const wsc_request_t *req, size_t index);
+WSC_EXTERN const char *wsc_request_extensions(const wsc_request_t *req); /* raw header, or NULL */
+WSC_EXTERN size_t wsc_request_cookie_count(const wsc_request_t *req);
+WSC_EXTERN int wsc_request_cookie(const wsc_request_t *req, size_t index, const char **name, const char **value);
+WSC_EXTERN int wsc_request_remote_address(const wsc_request_t *req, wsc_addr_t *out);
+WSC_EXTERN int wsc_request_is_secure(const wsc_request_t *req);
+
+/* Adds a header to the response (accept or reject). CR, LF and invalid names are refused. */
+WSC_EXTERN int wsc_request_add_header(wsc_request_t *req, const char *name, const char *value);
+/* Adds a Set-Cookie header; attributes (may be NULL) such as "Path=/; HttpOnly". */
+WSC_EXTERN int wsc_request_add_cookie(wsc_request_t *req, const char *name, const char *value,
+                                      const char *attributes);
+/* Accepts with this subprotocol (NULL: the first one offered; "": none). The protocol must be one
+ * the client offered. Returns 0, WSC_EINVAL or WSC_ESTATE (already decided). */
+WSC_EXTERN int wsc_request_accept(wsc_request_t *req, const char *protocol);
+/* Rejects with an HTTP status (400-599; for HTTP_REQUEST any 100-599), a reason phrase (NULL:
+ * the standard one) and a body. */
+WSC_EXTERN int wsc_request_reject(wsc_request_t *req, uint32_t status, const char *reason, const void *body,
+                                  size_t body_len);
+
+WSC_END_DECLS
+
+#endif /* WSC_SERVER_H */

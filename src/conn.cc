@@ -1,0 +1,495 @@
+// A WebSocket connection on libuv (wsc/conn.h): reads into the loop's buffer, parses with the
+// receiver, queues frames from the sender and writes them once per loop pass, and runs the
+// closing handshake. Shared by server and client connections.
+#include <cstring>
+#include <new>
+
+#include "net.h"
+#include "options.h"
+#include "wsc/close.h"
+#include "wsc/error.h"
+#include "wsc/frame.h"
+
+namespace {
+
+wsc::ReceiverConfig receiver_config(bool is_server, const wsc_conn_options_t &o) {
+  wsc::ReceiverConfig cfg;
+  cfg.role = is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT;
+  cfg.assemble = (o.flags & WSC_CONN_NO_ASSEMBLE) == 0;
+  cfg.validate_utf8 = (o.flags & WSC_CONN_SKIP_UTF8) == 0;
+  cfg.max_message = o.max_message_size;
+  cfg.max_frame = o.max_frame_size;
+  cfg.max_fragments = o.max_fragments;
+  return cfg;
+}
+
+void on_handle_closed(uv_handle_t *h) {
+  auto *c = static_cast<wsc_conn_s *>(h->data);
+  if (--c->open_handles == 0) c->final_event();
+}
+
+void on_alloc(uv_handle_t *h, size_t, uv_buf_t *buf) {
+  auto *c = static_cast<wsc_conn_s *>(h->data);
+  wsc_loop_s *loop = c->loop;
+  if (loop->read_busy) {  // never expected: libuv reads one stream at a time
+    buf->base = nullptr;
+    buf->len = 0;
+    return;
+  }
+  loop->read_busy = true;
+  buf->base = reinterpret_cast<char *>(loop->read_buf.get());
+  buf->len = wsc::kReadBufferSize;
+}
+
+void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  auto *c = static_cast<wsc_conn_s *>(s->data);
+  if (buf->base == reinterpret_cast<char *>(c->loop->read_buf.get())) c->loop->read_busy = false;
+  if (nread > 0) {
+    c->on_data(reinterpret_cast<uint8_t *>(buf->base), static_cast<size_t>(nread));
+  } else if (nread == UV_EOF) {
+    c->on_eof();
+  } else if (nread < 0) {
+    c->on_io_error(static_cast<int>(nread));
+  }
+}
+
+void on_write_done(uv_write_t *req, int status) {
+  auto *w = reinterpret_cast<WriteReq *>(req);
+  auto *c = static_cast<wsc_conn_s *>(req->data);
+  uint64_t end = w->end;
+  delete w;
+  c->inflight = nullptr;
+  if (status == UV_ECANCELED || c->finishing) return;  // the connection is closing
+  if (status < 0) {
+    c->on_io_error(status);
+    return;
+  }
+  c->written = end;
+  c->stats.bytes_out = end;
+  c->complete_upto(end, 0);
+  if (!c->finishing) c->flush();
+}
+
+void sender_write(void *ctx, const wsc_buf_t *bufs, uint32_t n) { static_cast<wsc_conn_s *>(ctx)->queue(bufs, n); }
+
+void receiver_sink(void *ctx, const wsc_parser_event_t &ev) { static_cast<wsc_conn_s *>(ctx)->on_frame_event(ev); }
+
+}  // namespace
+
+wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t &o)
+    : loop(l),
+      id(l->next_id++),
+      is_server(server_side),
+      flags(o.flags),
+      close_timeout_ms(o.close_timeout_ms),
+      rx(receiver_config(server_side, o), receiver_sink, this),
+      tx(server_side ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (o.flags & WSC_CONN_FRAGMENT) != 0, o.fragment_threshold,
+         sender_write, this) {
+  stats.size = sizeof stats;
+  uv_timer_init(loop->uv, &timer);
+  timer.data = this;
+  open_handles = 1;
+  loop->conns[id] = this;
+}
+
+wsc_conn_s::~wsc_conn_s() {
+  loop->conns.erase(id);
+  if (hs && hs->addrs) uv_freeaddrinfo(hs->addrs);
+}
+
+bool wsc_conn_s::start_reading() {
+  io.handle.data = this;
+  return uv_read_start(&io.stream, on_alloc, on_read) == 0;
+}
+
+void wsc_conn_s::on_data(uint8_t *p, size_t n) {
+  stats.bytes_in += n;
+  if (finishing) return;
+  if (state == WSC_CONNECTING) {
+    if (!hs) return;
+    size_t used = 0;
+    auto r = hs->http.feed(reinterpret_cast<const char *>(p), n, &used);
+    if (r == wsc::HttpParser::kNeedMore) return;
+    std::string rest(reinterpret_cast<const char *>(p) + used, n - used);
+    if (is_server)
+      server_handle_request(this, r, rest);
+    else
+      client_handle_response(this, r, rest);
+    return;
+  }
+  if (close_received && rx.state() == wsc::Receiver::kClosed) return;
+  size_t used = 0;
+  rx.feed(p, n, &used);
+}
+
+void wsc_conn_s::on_eof() {
+  if (finishing) return;
+  if (state == WSC_CONNECTING && !is_server && hs) {
+    client_handle_response(this, hs->http.finish(), "");
+    return;
+  }
+  // RFC 6455 §7.1.1: the TCP connection closing after both close frames is a clean close.
+  was_clean = close_sent && close_received;
+  finish();
+}
+
+void wsc_conn_s::on_io_error(int uv_err) {
+  if (finishing) return;
+  if (close_sent && close_received) {  // a reset after the closing handshake changes nothing
+    was_clean = true;
+    finish();
+    return;
+  }
+  fail(wsc::from_uv(uv_err), std::string(wsc_strerror(wsc::from_uv(uv_err))) + " (" + uv_strerror(uv_err) + ")");
+}
+
+void wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n) {
+  size_t total = 0;
+  for (uint32_t i = 0; i < n; ++i) total += bufs[i].len;
+  if (!out.reserve_extra(total, SIZE_MAX)) {
+    end_error = WSC_ENOMEM;
+    return;
+  }
+  for (uint32_t i = 0; i < n; ++i) out.append_reserved(bufs[i].base, bufs[i].len);
+  queued += total;
+  loop->mark_dirty(this);
+}
+
+void wsc_conn_s::flush() {
+  if (finishing || inflight != nullptr || !io_init) return;
+  if (out.empty()) {
+    after_flush();
+    return;
+  }
+  uv_buf_t b = uv_buf_init(reinterpret_cast<char *>(out.data()), static_cast<unsigned>(out.size()));
+  int n = uv_try_write(&io.stream, &b, 1);
+  if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
+  if (n < 0) {
+    on_io_error(n);
+    return;
+  }
+  size_t sent = static_cast<size_t>(n);
+  if (sent < out.size()) {
+    // The kernel took part of it: hand the rest to libuv, which writes it when it can.
+    auto *w = new (std::nothrow) WriteReq();
+    if (w == nullptr || !w->data.append(out.data() + sent, out.size() - sent, SIZE_MAX)) {
+      delete w;
+      fail(WSC_ENOMEM, "out of memory");
+      return;
+    }
+    w->end = written + out.size();
+    w->req.data = this;
+    uv_buf_t rest = uv_buf_init(reinterpret_cast<char *>(w->data.data()), static_cast<unsigned>(w->data.size()));
+    int rc = uv_write(&w->req, &io.stream, &rest, 1, on_write_done);
+    if (rc != 0) {
+      delete w;
+      on_io_error(rc);
+      return;
+    }
+    inflight = w;
+  }
+  written += sent;
+  stats.bytes_out = written;
+  out.clear_and_trim(64 * 1024);
+  complete_upto(written, 0);
+  if (!finishing && inflight == nullptr) after_flush();
+}
+
+void wsc_conn_s::after_flush() {
+  // Everything is written: a closing connection sends FIN now (RFC 6455 §7.1.1: the server
+  // closes the TCP connection first) and waits for the peer's.
+  if (!shutdown_after_flush || shutdown_sent || finishing || !out.empty() || inflight) return;
+  shutdown_sent = true;
+  shutdown_req.data = this;
+  if (uv_shutdown(&shutdown_req, &io.stream, [](uv_shutdown_t *, int) {}) != 0) finish();
+}
+
+void wsc_conn_s::complete_upto(uint64_t written_total, int status) {
+  while (!completions.empty() && (status != 0 || completions.front().end <= written_total)) {
+    Completion done = completions.front();
+    completions.pop_front();
+    if (done.cb) done.cb(this, status, done.user_data);
+  }
+}
+
+void wsc_conn_s::emit(wsc_conn_event_t &ev) {
+  if (cb && !final_done) cb(this, &ev, user_data);
+}
+
+void wsc_conn_s::open(const std::string &rest) {
+  hs.reset();
+  stop_timer();
+  state = WSC_OPEN;
+  wsc_conn_event_t ev{};
+  ev.type = WSC_EV_OPEN;
+  emit(ev);
+  if (!rest.empty() && !finishing && state == WSC_OPEN) {
+    std::string copy = rest;  // the receiver unmasks in place
+    size_t used;
+    rx.feed(reinterpret_cast<uint8_t *>(&copy[0]), copy.size(), &used);
+  }
+}
+
+void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
+  wsc_conn_event_t ev{};
+  ev.opcode = pe.opcode;
+  ev.flags = pe.flags;
+  ev.data = pe.data;
+  ev.len = pe.len;
+  switch (pe.type) {
+    case WSC_PARSER_MESSAGE:
+      ++stats.messages_in;
+      ev.type = WSC_EV_MESSAGE;
+      emit(ev);
+      break;
+    case WSC_PARSER_FRAGMENT:
+      if (pe.flags & WSC_FRAME_FIN) ++stats.messages_in;
+      ev.type = WSC_EV_FRAGMENT;
+      emit(ev);
+      break;
+    case WSC_PARSER_PING:
+      if (!(flags & WSC_CONN_NO_AUTO_PONG) && state == WSC_OPEN) tx.pong(pe.data, pe.len);
+      ev.type = WSC_EV_PING;
+      emit(ev);
+      break;
+    case WSC_PARSER_PONG:
+      ev.type = WSC_EV_PONG;
+      emit(ev);
+      break;
+    case WSC_PARSER_CLOSE:
+      // RFC 6455 §5.5.1: answer a close frame with one (echoing the code), unless already sent.
+      close_received = true;
+      peer_code = pe.close_code;
+      peer_reason.assign(reinterpret_cast<const char *>(pe.data), pe.len);
+      if (!close_sent) {
+        tx.close(pe.close_code == WSC_CLOSE_NO_STATUS ? 0 : pe.close_code, nullptr, 0);
+        close_sent = true;
+      }
+      state = WSC_CLOSING;
+      if (is_server) {
+        shutdown_after_flush = true;
+        loop->mark_dirty(this);
+      }
+      start_timer(close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+      break;
+    case WSC_PARSER_ERROR: {
+      // RFC 6455 §7.1.7: fail the connection: send a close frame with the code, then close.
+      ev.type = WSC_EV_ERROR;
+      ev.error = pe.error;
+      ev.message = pe.message;
+      ev.data = nullptr;
+      ev.len = 0;
+      emit(ev);
+      if (finishing) break;
+      if (!close_sent) {
+        tx.close(pe.close_code ? pe.close_code : uint32_t{WSC_CLOSE_INTERNAL_SERVER_ERROR}, nullptr, 0);
+        close_sent = true;
+      }
+      state = WSC_CLOSING;
+      shutdown_after_flush = true;
+      loop->mark_dirty(this);
+      start_timer(close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+      break;
+    }
+  }
+}
+
+void wsc_conn_s::start_timer(uint64_t ms, uv_timer_cb fn) {
+  if (finishing) return;
+  uv_timer_stop(&timer);
+  if (ms > 0) uv_timer_start(&timer, fn, ms, 0);
+}
+
+void wsc_conn_s::stop_timer() { uv_timer_stop(&timer); }
+
+void wsc_conn_s::fail(int err, const std::string &message) {
+  if (finishing) return;
+  end_error = err;
+  wsc_conn_event_t ev{};
+  ev.type = WSC_EV_ERROR;
+  ev.error = err;
+  ev.message = message.c_str();
+  emit(ev);
+  finish();
+}
+
+void wsc_conn_s::finish() {
+  if (finishing) return;
+  finishing = true;
+  if (state != WSC_CLOSED) state = WSC_CLOSING;
+  rx.pause();
+  tx.stop();
+  if (hs && hs->resolving) uv_cancel(reinterpret_cast<uv_req_t *>(&hs->gai));
+  uv_timer_stop(&timer);
+  uv_close(reinterpret_cast<uv_handle_t *>(&timer), on_handle_closed);
+  if (io_init) {
+    ++open_handles;
+    uv_close(&io.handle, on_handle_closed);
+  }
+}
+
+void wsc_conn_s::final_event() {
+  if (hs && hs->resolving) return;  // the resolver's callback finishes the job
+  state = WSC_CLOSED;
+  complete_upto(UINT64_MAX, end_error ? end_error : WSC_ECLOSED);
+  if (server) server->conn_gone(this);
+  wsc_conn_event_t ev{};
+  ev.type = WSC_EV_CLOSE;
+  ev.code = close_received ? peer_code : uint32_t{WSC_CLOSE_ABNORMAL};
+  ev.was_clean = was_clean ? 1 : 0;
+  ev.data = reinterpret_cast<const uint8_t *>(peer_reason.data());
+  ev.len = close_received ? peer_reason.size() : 0;
+  if (announced || !is_server) emit(ev);
+  final_done = true;
+  wsc_server_s *srv = server;
+  delete this;
+  if (srv) srv->maybe_final();
+}
+
+// ---- C API ----------------------------------------------------------------------------------
+
+int wsc_conn_options_init(wsc_conn_options_t *opts, size_t size) {
+  static const wsc_conn_options_t defaults = WSC_CONN_OPTIONS_INIT;
+  return wsc::options_init(opts, size, defaults);
+}
+
+void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *user_data) {
+  if (conn == nullptr) return;
+  conn->cb = cb;
+  conn->user_data = user_data;
+}
+
+static int conn_queue_result(wsc_conn_t *conn, int rc, bool message, wsc_send_cb cb, void *user_data) {
+  if (rc != 0) return rc;
+  if (conn->end_error == WSC_ENOMEM) return WSC_ENOMEM;
+  if (message) ++conn->stats.messages_out;
+  conn->completions.push_back(Completion{conn->queued, cb, user_data});
+  return 0;
+}
+
+int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags, wsc_send_cb cb,
+                  void *user_data) {
+  if (conn == nullptr) return WSC_EINVAL;
+  if (conn->state != WSC_OPEN || conn->finishing) return WSC_ESTATE;
+  int rc = conn->tx.send(opcode, static_cast<const uint8_t *>(data), len, flags);
+  return conn_queue_result(conn, rc, (flags & WSC_SEND_MORE) == 0, cb, user_data);
+}
+
+int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {
+  if (conn == nullptr) return WSC_EINVAL;
+  if (conn->state != WSC_OPEN || conn->finishing) return WSC_ESTATE;
+  return conn_queue_result(conn, conn->tx.ping(static_cast<const uint8_t *>(data), len), false, cb, user_data);
+}
+
+int wsc_conn_pong(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {
+  if (conn == nullptr) return WSC_EINVAL;
+  if (conn->state != WSC_OPEN || conn->finishing) return WSC_ESTATE;
+  return conn_queue_result(conn, conn->tx.pong(static_cast<const uint8_t *>(data), len), false, cb, user_data);
+}
+
+namespace {
+
+struct ThreadSend {
+  uint64_t id;
+  uint32_t opcode;
+  std::string data;
+  wsc_send_cb cb;
+  void *user_data;
+};
+
+}  // namespace
+
+int wsc_conn_send_threadsafe(wsc_loop_t *loop, uint64_t conn_id, uint32_t opcode, const void *data, size_t len,
+                             wsc_send_cb cb, void *user_data) {
+  if (loop == nullptr || (data == nullptr && len > 0)) return WSC_EINVAL;
+  if (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY) return WSC_EINVAL;
+  auto *job = new (std::nothrow) ThreadSend{conn_id, opcode, std::string(), cb, user_data};
+  if (job == nullptr) return WSC_ENOMEM;
+  if (len) job->data.assign(static_cast<const char *>(data), len);
+  int rc = wsc_loop_post(
+      loop,
+      [](wsc_loop_t *l, void *ud) {
+        std::unique_ptr<ThreadSend> j(static_cast<ThreadSend *>(ud));
+        auto it = l->conns.find(j->id);
+        if (it == l->conns.end()) {
+          if (j->cb) j->cb(nullptr, WSC_ENOTFOUND, j->user_data);
+          return;
+        }
+        int r = wsc_conn_send(it->second, j->opcode, j->data.data(), j->data.size(), 0, j->cb, j->user_data);
+        if (r != 0 && j->cb) j->cb(it->second, r, j->user_data);
+      },
+      job);
+  if (rc != 0) delete job;
+  return rc;
+}
+
+int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t reason_len) {
+  if (conn == nullptr) return WSC_EINVAL;
+  if (conn->finishing || conn->state == WSC_CLOSED) return WSC_ESTATE;
+  if (conn->state == WSC_CONNECTING) {
+    conn->fail(WSC_ECLOSED, "WebSocket was closed before the connection was established");
+    return 0;
+  }
+  if (conn->close_sent) return WSC_ESTATE;
+  int rc = conn->tx.close(code, static_cast<const uint8_t *>(reason), reason_len);
+  if (rc != 0) return rc;
+  conn->close_sent = true;
+  conn->state = WSC_CLOSING;
+  conn->loop->mark_dirty(conn);
+  conn->start_timer(conn->close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+  return 0;
+}
+
+void wsc_conn_terminate(wsc_conn_t *conn) {
+  if (conn) conn->finish();
+}
+
+uint32_t wsc_conn_ready_state(const wsc_conn_t *conn) { return conn ? conn->state : uint32_t{WSC_CLOSED}; }
+uint64_t wsc_conn_id(const wsc_conn_t *conn) { return conn ? conn->id : 0; }
+int wsc_conn_is_server(const wsc_conn_t *conn) { return conn && conn->is_server ? 1 : 0; }
+const char *wsc_conn_protocol(const wsc_conn_t *conn) { return conn ? conn->protocol.c_str() : ""; }
+const char *wsc_conn_extensions(const wsc_conn_t *conn) { return conn ? conn->extensions.c_str() : ""; }
+const char *wsc_conn_url(const wsc_conn_t *conn) { return conn ? conn->url.c_str() : ""; }
+
+static int conn_address(const wsc_conn_t *conn, wsc_addr_t *out, bool remote) {
+  if (conn == nullptr || out == nullptr) return WSC_EINVAL;
+  *out = wsc_addr_t{};
+  if (!conn->io_init || conn->finishing) return WSC_ESTATE;
+  if (conn->is_pipe) {
+    char path[sizeof out->address];
+    size_t n = sizeof path;
+    int rc = remote ? uv_pipe_getpeername(&conn->io.pipe, path, &n) : uv_pipe_getsockname(&conn->io.pipe, path, &n);
+    if (rc != 0) n = 0;
+    std::memcpy(out->address, path, n < sizeof path ? n : sizeof path - 1);
+    return 0;
+  }
+  sockaddr_storage ss;
+  int len = sizeof ss;
+  int rc = remote ? uv_tcp_getpeername(&conn->io.tcp, reinterpret_cast<sockaddr *>(&ss), &len)
+                  : uv_tcp_getsockname(&conn->io.tcp, reinterpret_cast<sockaddr *>(&ss), &len);
+  if (rc != 0) return wsc::from_uv(rc);
+  wsc::addr_from_sockaddr(reinterpret_cast<sockaddr *>(&ss), out);
+  return 0;
+}
+
+int wsc_conn_remote_address(const wsc_conn_t *conn, wsc_addr_t *out) { return conn_address(conn, out, true); }
+int wsc_conn_local_address(const wsc_conn_t *conn, wsc_addr_t *out) { return conn_address(conn, out, false); }
+
+int wsc_conn_stats(const wsc_conn_t *conn, wsc_conn_stats_t *out) {
+  if (conn == nullptr || out == nullptr || out->size < sizeof(wsc_conn_stats_t)) return WSC_EINVAL;
+  *out = conn->stats;
+  return 0;
+}
+
+void wsc_conn_set_user_data(wsc_conn_t *conn, void *user_data) {
+  if (conn) conn->user_data = user_data;
+}
+void *wsc_conn_user_data(const wsc_conn_t *conn) { return conn ? conn->user_data : nullptr; }
+
+int wsc_conn_set_nodelay(wsc_conn_t *conn, int enable) {
+  if (conn == nullptr) return WSC_EINVAL;
+  if (!conn->io_init || conn->is_pipe) return WSC_ESTATE;
+  return wsc::from_uv(uv_tcp_nodelay(&conn->io.tcp, enable ? 1 : 0));
+}
+
+wsc_loop_t *wsc_conn_loop(const wsc_conn_t *conn) { return conn ? conn->loop : nullptr; }

@@ -1,0 +1,228 @@
+#include "http.h"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+
+namespace wsc {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (static_cast<unsigned>(x - 'A') < 26u) x = static_cast<unsigned char>(x + 32);
+    if (static_cast<unsigned>(y - 'A') < 26u) y = static_cast<unsigned char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || std::strchr("()<>@,;:\\\"/[]?={}", c) != nullptr) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> split_list(std::string_view value) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= value.size()) {
+    size_t comma = value.find(',', i);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view item = value.substr(i, comma - i);
+    size_t b = item.find_first_not_of(" \t");
+    size_t e = item.find_last_not_of(" \t");
+    if (b != std::string_view::npos) out.emplace_back(item.substr(b, e - b + 1));
+    i = comma + 1;
+  }
+  return out;
+}
+
+bool list_has_token(std::string_view value, std::string_view token) {
+  for (const auto &item : split_list(value))
+    if (iequals(item, token)) return true;
+  return false;
+}
+
+std::string base64_encode(const uint8_t *p, size_t n) {
+  std::string out(4 * ((n + 2) / 3) + 1, '\0');
+  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(&out[0]), p, static_cast<int>(n));
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
+
+bool websocket_key_valid(std::string_view key) {
+  // 16 bytes encode to 22 characters and "==".
+  if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < 22; ++i)
+    if (std::memchr(alphabet, key[i], 64) == nullptr) return false;
+  // The last character carries 2 bits; the 4 unused ones must be zero (canonical base64).
+  return (std::strchr(alphabet, key[21]) - alphabet) % 16 == 0;
+}
+
+std::string websocket_accept(std::string_view key) {
+  static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
+  std::string s(key);
+  s += guid;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), digest, &len, EVP_sha1(), nullptr);
+  return base64_encode(digest, len);
+}
+
+const char *status_reason(int status) {
+  switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+  }
+}
+
+bool header_name_valid(std::string_view s) { return is_token(s); }
+
+bool header_value_valid(std::string_view s) {
+  for (char c : s)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+const std::string *HttpMessage::find(std::string_view name) const {
+  for (const auto &h : headers)
+    if (iequals(h.first, name)) return &h.second;
+  return nullptr;
+}
+
+HttpParser::HttpParser(Kind kind, size_t max_headers, size_t max_head_bytes, size_t max_body)
+    : kind_(kind), max_headers_(max_headers), max_head_bytes_(max_head_bytes), max_body_(max_body) {
+  llhttp_settings_init(&settings_);
+  settings_.on_url = on_url;
+  settings_.on_status = on_status;
+  settings_.on_header_field = on_header_field;
+  settings_.on_header_value = on_header_value;
+  settings_.on_headers_complete = on_headers_complete;
+  settings_.on_body = on_body;
+  settings_.on_message_complete = on_message_complete;
+  llhttp_init(&parser_, kind == kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+}
+
+bool HttpParser::account(size_t n) {
+  head_bytes_ += n;
+  if (head_bytes_ > max_head_bytes_) {
+    too_large_ = true;
+    return false;
+  }
+  return true;
+}
+
+int HttpParser::on_url(llhttp_t *p, const char *at, size_t n) {
+  auto *self = static_cast<HttpParser *>(p->data);
+  if (!self->account(n)) return -1;
+  self->msg.target.append(at, n);
+  return 0;
+}
+
+int HttpParser::on_status(llhttp_t *p, const char *at, size_t n) {
+  auto *self = static_cast<HttpParser *>(p->data);
+  if (!self->account(n)) return -1;
+  self->msg.reason.append(at, n);
+  return 0;
+}
+
+int HttpParser::on_header_field(llhttp_t *p, const char *at, size_t n) {
+  auto *self = static_cast<HttpParser *>(p->data);
+  if (!self->account(n)) return -1;
+  if (self->msg.headers.empty() || self->in_value_) {
+    if (self->msg.headers.size() >= self->max_headers_) {
+      self->too_large_ = true;
+      return -1;
+    }
+    self->msg.headers.emplace_back();
+    self->in_value_ = false;
+  }
+  self->msg.headers.back().first.append(at, n);
+  return 0;
+}
+
+int HttpParser::on_header_value(llhttp_t *p, const char *at, size_t n) {
+  auto *self = static_cast<HttpParser *>(p->data);
+  if (!self->account(n)) return -1;
+  self->in_value_ = true;
+  self->msg.headers.back().second.append(at, n);
+  return 0;
+}
+
+int HttpParser::on_headers_complete(llhttp_t *p) {
+  auto *self = static_cast<HttpParser *>(p->data);
+  self->msg.major = llhttp_get_http_major(p);
+  self->msg.minor = llhttp_get_http_minor(p);
+  self->msg.upgrade = llhttp_get_upgrade(p) != 0;
+  if (self->kind_ == kRequest) {
+    self->msg.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
+    self->done_ = true;
+    return 2;  // the head is all a handshake needs: stop here
+  }
+  self->msg.status = llhttp_get_status_code(p);
+  if (self->msg.status == 101) {
+    self->done_ = true;
+    return 2;  // WebSocket data follows the head
+  }
+  return 0;  // read the body of a refusal
+}
+
+int HttpParser::on_body(llhttp_t *p, const char *at, size_t n) {
+  auto *self = static_cast<HttpParser *>(p->data);
+  size_t room = self->max_body_ - self->msg.body.size();
+  self->msg.body.append(at, n < room ? n : room);  // keep a bounded prefix
+  return 0;
+}
+
+int HttpParser::on_message_complete(llhttp_t *p) {
+  auto *self = static_cast<HttpParser *>(p->data);
+  self->done_ = true;
+  return HPE_PAUSED;
+}
+
+HttpParser::Result HttpParser::feed(const char *p, size_t n, size_t *consumed) {
+  *consumed = 0;
+  if (done_) return kDone;
+  llhttp_errno_t err = llhttp_execute(&parser_, p, n);
+  if (err == HPE_OK) {
+    *consumed = n;
+    return kNeedMore;
+  }
+  if ((err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) && done_) {
+    const char *pos = llhttp_get_error_pos(&parser_);
+    *consumed = pos ? static_cast<size_t>(pos - p) : n;
+    return kDone;
+  }
+  error_ = llhttp_get_error_reason(&parser_);
+  return too_large_ ? kTooLarge : kBad;
+}
+
+HttpParser::Result HttpParser::finish() {
+  if (done_) return kDone;
+  llhttp_errno_t err = llhttp_finish(&parser_);
+  if ((err == HPE_OK || err == HPE_PAUSED) && done_) return kDone;
+  error_ = "connection closed before the response was complete";
+  return kBad;
+}
+
+}  // namespace wsc

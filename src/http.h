@@ -1,0 +1,87 @@
+// HTTP/1.1 for the opening handshake (RFC 6455 §4): llhttp with limits, and header helpers.
+#ifndef WSC_SRC_HTTP_H
+#define WSC_SRC_HTTP_H
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wsc {
+
+bool iequals(std::string_view a, std::string_view b);
+// RFC 7230 §3.2.6 token.
+bool is_token(std::string_view s);
+// Splits a comma-separated header value into trimmed elements (empty ones dropped).
+std::vector<std::string> split_list(std::string_view value);
+// True if the comma-separated value holds token (case-insensitive).
+bool list_has_token(std::string_view value, std::string_view token);
+std::string base64_encode(const uint8_t *p, size_t n);
+// RFC 6455 §4.2.1: Sec-WebSocket-Key is the base64 of 16 bytes.
+bool websocket_key_valid(std::string_view key);
+// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)).
+std::string websocket_accept(std::string_view key);
+const char *status_reason(int status);
+// A header name is a token; a value holds no CR, LF or NUL.
+bool header_name_valid(std::string_view s);
+bool header_value_valid(std::string_view s);
+
+struct HttpMessage {
+  std::string method;  // request
+  std::string target;  // request
+  int status = 0;      // response
+  std::string reason;  // response
+  unsigned major = 0, minor = 0;
+  bool upgrade = false;  // llhttp saw Connection: upgrade with Upgrade (or a 101)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // response body (bounded)
+  // The value of the first header with this name, or nullptr.
+  const std::string *find(std::string_view name) const;
+};
+
+// Parses one request head, or one response (head and a bounded body).
+class HttpParser {
+ public:
+  enum Kind { kRequest, kResponse };
+  enum Result { kNeedMore, kDone, kBad, kTooLarge };
+
+  HttpParser(Kind kind, size_t max_headers, size_t max_head_bytes, size_t max_body);
+  HttpParser(const HttpParser &) = delete;
+  HttpParser &operator=(const HttpParser &) = delete;
+
+  // Parses n bytes. On kDone, *consumed says where the message ended (WebSocket data follows).
+  Result feed(const char *p, size_t n, size_t *consumed);
+  // The peer closed: a response without a length ends here.
+  Result finish();
+  const char *error() const { return error_; }
+
+  HttpMessage msg;
+
+ private:
+  static int on_url(llhttp_t *, const char *, size_t);
+  static int on_status(llhttp_t *, const char *, size_t);
+  static int on_header_field(llhttp_t *, const char *, size_t);
+  static int on_header_value(llhttp_t *, const char *, size_t);
+  static int on_headers_complete(llhttp_t *);
+  static int on_body(llhttp_t *, const char *, size_t);
+  static int on_message_complete(llhttp_t *);
+  bool account(size_t n);
+
+  llhttp_t parser_;
+  llhttp_settings_t settings_;
+  Kind kind_;
+  size_t max_headers_, max_head_bytes_, max_body_;
+  size_t head_bytes_ = 0;
+  bool in_value_ = false;
+  bool too_large_ = false;
+  bool done_ = false;
+  const char *error_ = nullptr;
+};
+
+}  // namespace wsc
+
+#endif

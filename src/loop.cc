@@ -1,0 +1,176 @@
+// The wsc loop (wsc/loop.h): a libuv loop, owned or wrapped, with a thread-safe post queue and
+// one flush of every connection's queued frames per loop pass.
+#include <csignal>
+#include <new>
+
+#include "net.h"
+#include "wsc/error.h"
+
+namespace wsc {
+
+int from_uv(int e) {
+  switch (e) {
+    case 0: return 0;
+    case UV_ECONNREFUSED: return WSC_ECONNREFUSED;
+    case UV_ECONNRESET:
+    case UV_EPIPE:
+    case UV_ECONNABORTED: return WSC_ECONNRESET;
+    case UV_ETIMEDOUT: return WSC_ETIMEDOUT;
+    case UV_EADDRINUSE: return WSC_EADDRINUSE;
+    case UV_ENOMEM: return WSC_ENOMEM;
+    case UV_EINVAL: return WSC_EINVAL;
+    case UV_EAI_NONAME:
+    case UV_EAI_AGAIN:
+    case UV_EAI_FAIL:
+    case UV_EAI_NODATA: return WSC_ENAME;
+    case UV_ECANCELED: return WSC_ECLOSED;
+    default: return WSC_EIO;
+  }
+}
+
+void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out) {
+  *out = wsc_addr_t{};
+  if (sa->sa_family == AF_INET) {
+    auto *in = reinterpret_cast<const sockaddr_in *>(sa);
+    uv_ip4_name(in, out->address, sizeof out->address);
+    out->family = 4;
+    out->port = ntohs(in->sin_port);
+  } else if (sa->sa_family == AF_INET6) {
+    auto *in6 = reinterpret_cast<const sockaddr_in6 *>(sa);
+    uv_ip6_name(in6, out->address, sizeof out->address);
+    out->family = 6;
+    out->port = ntohs(in6->sin6_port);
+  }
+}
+
+}  // namespace wsc
+
+void wsc_loop_s::mark_dirty(wsc_conn_s *c) {
+  if (c->dirty) return;
+  c->dirty = true;
+  dirty.push_back(c->id);
+  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&check))) {
+    uv_check_start(&check, [](uv_check_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
+    uv_prepare_start(&prepare, [](uv_prepare_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
+  }
+}
+
+void wsc_loop_s::flush_dirty() {
+  // Frames queued by completions that run during the flush are written in the same pass.
+  std::vector<uint64_t> batch;
+  while (!dirty.empty()) {
+    batch.swap(dirty);
+    for (uint64_t id : batch) {
+      auto it = conns.find(id);
+      if (it == conns.end()) continue;
+      it->second->dirty = false;
+      it->second->flush();
+    }
+    batch.clear();
+  }
+  uv_check_stop(&check);
+  uv_prepare_stop(&prepare);
+}
+
+namespace {
+
+void on_loop_handle_closed(uv_handle_t *h) {
+  auto *loop = static_cast<wsc_loop_s *>(h->data);
+  if (--loop->open_handles > 0) return;
+  if (!loop->owned) delete loop;  // a wrapped loop is freed once its handles are closed
+}
+
+void on_async(uv_async_t *h) {
+  auto *loop = static_cast<wsc_loop_s *>(h->data);
+  std::vector<std::pair<wsc_loop_post_cb, void *>> batch;
+  {
+    std::lock_guard<std::mutex> lock(loop->mu);
+    batch.swap(loop->posts);
+  }
+  for (auto &p : batch) p.first(loop, p.second);
+}
+
+}  // namespace
+
+int wsc_loop_new(wsc_loop_t **out, void *uv_loop) {
+  if (out == nullptr) return WSC_EINVAL;
+  *out = nullptr;
+  auto *loop = new (std::nothrow) wsc_loop_s();
+  if (loop == nullptr) return WSC_ENOMEM;
+  if (uv_loop != nullptr) {
+    loop->uv = static_cast<uv_loop_t *>(uv_loop);
+  } else {
+    if (uv_loop_init(&loop->own) != 0) {
+      delete loop;
+      return WSC_EIO;
+    }
+    loop->uv = &loop->own;
+    loop->owned = true;
+  }
+  loop->read_buf.reset(new (std::nothrow) uint8_t[wsc::kReadBufferSize]);
+  if (!loop->read_buf || uv_async_init(loop->uv, &loop->async, on_async) != 0) {
+    if (loop->owned) uv_loop_close(&loop->own);
+    delete loop;
+    return WSC_ENOMEM;
+  }
+  uv_prepare_init(loop->uv, &loop->prepare);
+  uv_check_init(loop->uv, &loop->check);
+  loop->async.data = loop->prepare.data = loop->check.data = loop;
+  loop->open_handles = 3;
+  uv_unref(reinterpret_cast<uv_handle_t *>(&loop->async));  // posts alone do not keep a loop alive
+  // libuv writes without MSG_NOSIGNAL: a vanished peer must not kill the process (wsc/loop.h).
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
+  *out = loop;
+  return 0;
+}
+
+int wsc_loop_run(wsc_loop_t *loop, uint32_t mode) {
+  if (loop == nullptr || mode > WSC_RUN_NOWAIT) return WSC_EINVAL;
+  uv_run_mode m = mode == WSC_RUN_ONCE ? UV_RUN_ONCE : mode == WSC_RUN_NOWAIT ? UV_RUN_NOWAIT : UV_RUN_DEFAULT;
+  int more = uv_run(loop->uv, m);
+  return more != 0 ? 1 : 0;
+}
+
+void wsc_loop_stop(wsc_loop_t *loop) {
+  if (loop) uv_stop(loop->uv);
+}
+
+int wsc_loop_free(wsc_loop_t *loop) {
+  if (loop == nullptr) return 0;
+  if (!loop->conns.empty() || loop->servers > 0) return WSC_EBUSY;
+  if (loop->freeing) return WSC_ESTATE;
+  loop->freeing = true;
+  uv_close(reinterpret_cast<uv_handle_t *>(&loop->async), on_loop_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&loop->prepare), on_loop_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&loop->check), on_loop_handle_closed);
+  if (!loop->owned) return 0;  // freed by the last close callback, when its owner runs the loop
+  uv_run(&loop->own, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(&loop->own);
+  delete loop;
+  return rc == 0 ? 0 : WSC_EBUSY;
+}
+
+void *wsc_loop_uv(wsc_loop_t *loop) { return loop ? loop->uv : nullptr; }
+
+int wsc_loop_backend_fd(const wsc_loop_t *loop) { return loop ? uv_backend_fd(loop->uv) : -1; }
+
+int wsc_loop_backend_timeout(const wsc_loop_t *loop) {
+  if (loop == nullptr) return -1;
+  if (!loop->dirty.empty()) return 0;
+  return uv_backend_timeout(loop->uv);
+}
+
+int wsc_loop_post(wsc_loop_t *loop, wsc_loop_post_cb cb, void *user_data) {
+  if (loop == nullptr || cb == nullptr) return WSC_EINVAL;
+  try {
+    std::lock_guard<std::mutex> lock(loop->mu);
+    loop->posts.emplace_back(cb, user_data);
+  } catch (...) {
+    return WSC_ENOMEM;
+  }
+  uv_async_send(&loop->async);
+  return 0;
+}
+
+size_t wsc_loop_handle_count(const wsc_loop_t *loop) { return loop ? loop->conns.size() + loop->servers : 0; }

@@ -1,0 +1,194 @@
+// The networking core's internal structures: the loop, connections and servers on libuv.
+#ifndef WSC_SRC_NET_H
+#define WSC_SRC_NET_H
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "buffer.h"
+#include "http.h"
+#include "receiver.h"
+#include "sender.h"
+#include "wsc/client.h"
+#include "wsc/conn.h"
+#include "wsc/loop.h"
+#include "wsc/server.h"
+
+namespace wsc {
+int from_uv(int uv_err);
+void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out);
+constexpr size_t kReadBufferSize = 64 * 1024;
+}  // namespace wsc
+
+struct wsc_loop_s {
+  uv_loop_t *uv = nullptr;
+  uv_loop_t own;
+  bool owned = false;
+  bool freeing = false;
+  int open_handles = 0;  // async, prepare, check
+  uv_async_t async;
+  uv_prepare_t prepare;
+  uv_check_t check;
+  std::mutex mu;
+  std::vector<std::pair<wsc_loop_post_cb, void *>> posts;
+  std::vector<uint64_t> dirty;  // connections with output to write, by id
+  std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
+  bool read_busy = false;
+  std::unordered_map<uint64_t, wsc_conn_s *> conns;
+  size_t servers = 0;
+  uint64_t next_id = 1;
+
+  void mark_dirty(wsc_conn_s *c);
+  void flush_dirty();
+};
+
+struct Completion {
+  uint64_t end;  // done once this many bytes were written
+  wsc_send_cb cb;
+  void *user_data;
+};
+
+struct WriteReq {
+  uv_write_t req;
+  wsc::ByteBuffer data;
+  uint64_t end;
+};
+
+// The opening handshake's state, dropped once the connection is open.
+struct Handshake {
+  Handshake(wsc::HttpParser::Kind kind, size_t max_headers, size_t max_head_bytes)
+      : http(kind, max_headers, max_head_bytes, 64 * 1024) {}
+  wsc::HttpParser http;
+  // client
+  std::string request;  // the GET request
+  std::string key;      // Sec-WebSocket-Key sent
+  std::vector<std::string> protocols;
+  std::string host;
+  int port = 0;
+  std::string unix_path;
+  uint32_t connect_timeout_ms = 0;
+  uint32_t handshake_timeout_ms = 0;
+  uv_getaddrinfo_t gai;
+  bool resolving = false;
+  uv_connect_t connect_req;
+  struct addrinfo *addrs = nullptr;
+  struct addrinfo *next_addr = nullptr;
+};
+
+struct wsc_conn_s {
+  wsc_conn_s(wsc_loop_s *loop, bool is_server, const wsc_conn_options_t &opts);
+  ~wsc_conn_s();
+
+  // ---- I/O ----
+  bool start_reading();
+  void on_data(uint8_t *p, size_t n);
+  void on_eof();
+  void on_io_error(int uv_err);
+  void queue(const wsc_buf_t *bufs, uint32_t n);
+  void flush();
+  void after_flush();
+  void complete_upto(uint64_t written_total, int status);
+
+  // ---- the WebSocket ----
+  void open(const std::string &rest);  // the handshake succeeded; rest: bytes after it
+  void on_frame_event(const wsc_parser_event_t &ev);
+  void start_timer(uint64_t ms, uv_timer_cb cb);
+  void stop_timer();
+  void fail(int err, const std::string &message);  // error event, then terminate
+  void finish();  // close the handles; the final event follows
+  void final_event();
+  void emit(wsc_conn_event_t &ev);
+
+  wsc_loop_s *loop;
+  uint64_t id;
+  bool is_server;
+  wsc_server_s *server = nullptr;
+  bool announced = false;  // the user knows this connection (server: CONNECTION was delivered)
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } io;
+  bool io_init = false;
+  bool is_pipe = false;
+  uv_timer_t timer;
+  int open_handles = 0;
+  uint32_t state = WSC_CONNECTING;
+  wsc_conn_cb cb = nullptr;
+  void *user_data = nullptr;
+  uint32_t flags;
+  uint32_t close_timeout_ms;
+
+  wsc::Receiver rx;
+  wsc::Sender tx;
+
+  wsc::ByteBuffer out;
+  uint64_t queued = 0;
+  uint64_t written = 0;
+  std::deque<Completion> completions;
+  WriteReq *inflight = nullptr;
+  bool dirty = false;
+
+  bool close_sent = false;
+  bool close_received = false;
+  bool shutdown_after_flush = false;  // send FIN once everything is written
+  bool shutdown_sent = false;
+  bool finishing = false;
+  bool final_done = false;
+  bool was_clean = false;
+  uint32_t peer_code = 1005;
+  std::string peer_reason;
+  int end_error = 0;  // why pending sends fail
+
+  std::unique_ptr<Handshake> hs;
+  std::string protocol, extensions, url;
+  wsc_conn_stats_t stats{};
+  uv_shutdown_t shutdown_req;
+};
+
+struct wsc_request_s;
+
+struct wsc_server_s {
+  wsc_loop_s *loop;
+  wsc_server_cb cb;
+  void *user_data;
+  wsc_server_options_t opts;
+  wsc_conn_options_t conn_opts;
+  std::string host, unix_path, path;
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } io;
+  bool is_pipe = false;
+  bool closing = false;
+  bool listen_closed = false;
+  uint32_t close_code = 1001;
+  uv_timer_t notify;  // delivers LISTENING from the loop
+  int open_handles = 0;
+  std::unordered_set<wsc_conn_s *> conns;  // every accepted connection, upgraded or not
+  size_t open_count = 0;                    // of them, those announced to the user
+
+  void emit(wsc_server_event_t &ev) {
+    if (cb) cb(this, &ev, user_data);
+  }
+  void conn_gone(wsc_conn_s *c);
+  void maybe_final();
+};
+
+// Server side of the handshake: called by the connection once a request head arrived.
+void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest);
+// Client side: the response head (or refusal) arrived.
+void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest);
+
+#endif

@@ -1,0 +1,490 @@
+// The WebSocket server (wsc/server.h): listening, request validation (RFC 6455 §4.2.1), the
+// upgrade decision and the 101 response (§4.2.2).
+#include <cstring>
+#include <new>
+
+#include "net.h"
+#include "options.h"
+#include "wsc/error.h"
+
+struct wsc_request_s {
+  wsc_conn_s *conn = nullptr;
+  wsc_server_s *server = nullptr;
+  const wsc::HttpMessage *msg = nullptr;
+  std::string path, query;
+  std::vector<std::string> protocols;
+  std::vector<std::pair<std::string, std::string>> cookies;
+  std::vector<std::pair<std::string, std::string>> response_headers;
+  wsc_addr_t remote{};
+  bool plain_http = false;
+  enum { kUndecided, kAccepted, kRejected } decision = kUndecided;
+  std::string protocol;  // chosen
+  bool protocol_given = false;
+  uint32_t status = 0;
+  std::string reason, body;
+};
+
+namespace {
+
+constexpr uint32_t kServerFlags =
+    WSC_SERVER_IPV6_ONLY | WSC_SERVER_TRUST_PROXY | WSC_SERVER_HANDLE_REQUESTS | WSC_SERVER_HANDLE_HTTP;
+
+std::string response_head(uint32_t status, const std::string &reason,
+                          const std::vector<std::pair<std::string, std::string>> &headers) {
+  std::string r = "HTTP/1.1 " + std::to_string(status) + " " +
+                  (reason.empty() ? std::string(wsc::status_reason(static_cast<int>(status))) : reason) + "\r\n";
+  for (const auto &h : headers) r += h.first + ": " + h.second + "\r\n";
+  return r;
+}
+
+void queue_text(wsc_conn_s *c, const std::string &s) {
+  wsc_buf_t b{reinterpret_cast<const uint8_t *>(s.data()), s.size()};
+  c->queue(&b, 1);
+}
+
+// Sends an HTTP error response and closes the connection once it is written.
+void respond_and_close(wsc_conn_s *c, uint32_t status, const std::string &reason,
+                       std::vector<std::pair<std::string, std::string>> headers, const std::string &body) {
+  bool has_type = false;
+  for (const auto &h : headers) has_type |= wsc::iequals(h.first, "Content-Type");
+  headers.emplace_back("Connection", "close");
+  if (!has_type && !body.empty()) headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  headers.emplace_back("Content-Length", std::to_string(body.size()));
+  queue_text(c, response_head(status, reason, headers) + "\r\n" + body);
+  c->hs.reset();
+  c->state = WSC_CLOSING;
+  c->shutdown_after_flush = true;
+  // Wait briefly for the client to close after reading the answer, then close regardless.
+  c->start_timer(2000, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+}
+
+void client_error(wsc_conn_s *c, wsc_request_s *req, uint32_t status, const std::string &message,
+                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+  wsc_server_event_t ev{};
+  ev.type = WSC_SERVER_CLIENT_ERROR;
+  ev.error = WSC_EBAD_REQUEST;
+  ev.code = status;
+  ev.message = message.c_str();
+  ev.request = req;
+  c->server->emit(ev);
+  if (!c->finishing) respond_and_close(c, status, "", std::move(headers), message);
+}
+
+void parse_target(wsc_request_s *req) {
+  const std::string &t = req->msg->target;
+  size_t q = t.find('?');
+  req->path = t.substr(0, q);
+  req->query = q == std::string::npos ? "" : t.substr(q + 1);
+}
+
+void parse_cookies(wsc_request_s *req) {
+  for (const auto &h : req->msg->headers) {
+    if (!wsc::iequals(h.first, "Cookie")) continue;
+    std::string_view v = h.second;
+    while (!v.empty()) {
+      size_t semi = v.find(';');
+      std::string_view item = v.substr(0, semi);
+      size_t eq = item.find('=');
+      if (eq != std::string_view::npos) {
+        std::string_view name = item.substr(0, eq), value = item.substr(eq + 1);
+        while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+        while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+        req->cookies.emplace_back(std::string(name), std::string(value));
+      }
+      if (semi == std::string_view::npos) break;
+      v.remove_prefix(semi + 1);
+    }
+  }
+}
+
+void fill_remote(wsc_request_s *req) {
+  wsc_conn_remote_address(req->conn, &req->remote);
+  if (!(req->server->opts.flags & WSC_SERVER_TRUST_PROXY)) return;
+  // Behind a trusted proxy: the client is the first address of X-Forwarded-For.
+  if (const std::string *xff = req->msg->find("X-Forwarded-For")) {
+    auto list = wsc::split_list(*xff);
+    if (!list.empty()) {
+      wsc_addr_t a{};
+      std::strncpy(a.address, list.front().c_str(), sizeof a.address - 1);
+      a.family = list.front().find(':') != std::string::npos ? 6 : 4;
+      req->remote = a;
+    }
+  }
+}
+
+void accept_request(wsc_conn_s *c, wsc_request_s *req, const std::string &rest) {
+  const std::string *key = req->msg->find("Sec-WebSocket-Key");
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", wsc::websocket_accept(*key)}};
+  if (!req->protocol_given && !req->protocols.empty()) req->protocol = req->protocols.front();  // as ws
+  if (!req->protocol.empty()) headers.emplace_back("Sec-WebSocket-Protocol", req->protocol);
+  for (const auto &h : req->response_headers) headers.push_back(h);
+  queue_text(c, response_head(101, "", headers) + "\r\n");
+  c->protocol = req->protocol;
+  c->url = req->msg->target;
+  wsc_server_s *srv = c->server;
+  c->announced = true;
+  ++srv->open_count;
+  wsc_server_event_t ev{};
+  ev.type = WSC_SERVER_CONNECTION;
+  ev.conn = c;
+  srv->emit(ev);
+  if (!c->finishing) c->open(rest);
+}
+
+}  // namespace
+
+void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest) {
+  c->stop_timer();
+  if (result == wsc::HttpParser::kTooLarge) return client_error(c, nullptr, 431, "Request header fields too large");
+  if (result != wsc::HttpParser::kDone) return client_error(c, nullptr, 400, "Malformed HTTP request");
+  wsc_request_s req;
+  req.conn = c;
+  req.server = c->server;
+  req.msg = &c->hs->http.msg;
+  const wsc::HttpMessage &m = *req.msg;
+  parse_target(&req);
+  parse_cookies(&req);
+  fill_remote(&req);
+
+  const std::string *upgrade = m.find("Upgrade");
+  if (upgrade == nullptr) {
+    // A plain HTTP request: the user may answer it, else 426 (as ws).
+    req.plain_http = true;
+    if (c->server->opts.flags & WSC_SERVER_HANDLE_HTTP) {
+      wsc_server_event_t ev{};
+      ev.type = WSC_SERVER_HTTP_REQUEST;
+      ev.request = &req;
+      c->server->emit(ev);
+      if (c->finishing) return;
+      if (req.decision == wsc_request_s::kRejected)
+        return respond_and_close(c, req.status, req.reason, req.response_headers, req.body);
+    }
+    return respond_and_close(c, 426, "", {{"Upgrade", "websocket"}}, "Upgrade Required");
+  }
+  // RFC 6455 §4.2.1: the checks of an opening handshake request, each with its own answer.
+  if (m.method != "GET") return client_error(c, &req, 405, "Invalid HTTP method");
+  if (m.major < 1 || (m.major == 1 && m.minor < 1)) return client_error(c, &req, 505, "Invalid HTTP version");
+  if (!wsc::iequals(*upgrade, "websocket")) return client_error(c, &req, 400, "Invalid Upgrade header");
+  const std::string *connection = m.find("Connection");
+  if (connection == nullptr || !wsc::list_has_token(*connection, "upgrade"))
+    return client_error(c, &req, 400, "Invalid Connection header");
+  if (m.find("Host") == nullptr) return client_error(c, &req, 400, "Missing Host header");
+  const std::string *key = m.find("Sec-WebSocket-Key");
+  if (key == nullptr || !wsc::websocket_key_valid(*key))
+    return client_error(c, &req, 400, "Missing or invalid Sec-WebSocket-Key header");
+  const std::string *version = m.find("Sec-WebSocket-Version");
+  if (version == nullptr || *version != "13")
+    return client_error(c, &req, 426, "Missing or invalid Sec-WebSocket-Version header",
+                        {{"Sec-WebSocket-Version", "13"}});
+  if (!c->server->path.empty() && req.path != c->server->path) return client_error(c, &req, 400, "Invalid path");
+  for (const auto &h : m.headers) {
+    if (!wsc::iequals(h.first, "Sec-WebSocket-Protocol")) continue;
+    for (const auto &p : wsc::split_list(h.second)) {
+      bool dup = false;
+      for (const auto &q : req.protocols) dup |= q == p;
+      if (!wsc::is_token(p) || dup) return client_error(c, &req, 400, "Invalid Sec-WebSocket-Protocol header");
+      req.protocols.push_back(p);
+    }
+  }
+
+  if (c->server->opts.flags & WSC_SERVER_HANDLE_REQUESTS) {
+    wsc_server_event_t ev{};
+    ev.type = WSC_SERVER_REQUEST;
+    ev.request = &req;
+    c->server->emit(ev);
+    if (c->finishing) return;
+    if (req.decision == wsc_request_s::kRejected)
+      return respond_and_close(c, req.status, req.reason, req.response_headers, req.body);
+  }
+  accept_request(c, &req, rest);
+}
+
+// ---- server lifecycle -----------------------------------------------------------------------
+
+void wsc_server_s::conn_gone(wsc_conn_s *c) {
+  conns.erase(c);
+  if (c->announced) --open_count;
+}
+
+void wsc_server_s::maybe_final() {
+  if (!closing || !listen_closed || !conns.empty() || open_handles > 0) return;
+  --loop->servers;
+  wsc_server_event_t ev{};
+  ev.type = WSC_SERVER_CLOSE;
+  emit(ev);
+  delete this;
+}
+
+namespace {
+
+void on_server_handle_closed(uv_handle_t *h) {
+  auto *s = static_cast<wsc_server_s *>(h->data);
+  if (--s->open_handles == 0) s->listen_closed = true;
+  s->maybe_final();
+}
+
+void on_connection(uv_stream_t *listener, int status) {
+  auto *srv = static_cast<wsc_server_s *>(listener->data);
+  if (status < 0 || srv->closing) return;
+  auto *c = new (std::nothrow) wsc_conn_s(srv->loop, true, srv->conn_opts);
+  if (c == nullptr) return;
+  c->server = srv;
+  c->is_pipe = srv->is_pipe;
+  if (srv->is_pipe)
+    uv_pipe_init(srv->loop->uv, &c->io.pipe, 0);
+  else
+    uv_tcp_init(srv->loop->uv, &c->io.tcp);
+  c->io.handle.data = c;
+  c->io_init = true;
+  srv->conns.insert(c);
+  if (uv_accept(listener, &c->io.stream) != 0) {
+    c->finish();
+    return;
+  }
+  if (!srv->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
+  uint32_t max_headers = srv->opts.max_headers ? srv->opts.max_headers : 100;
+  uint32_t max_bytes = srv->opts.max_header_bytes ? srv->opts.max_header_bytes : 16 * 1024;
+  c->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kRequest, max_headers, max_bytes));
+  if (!c->hs || !c->start_reading()) {
+    c->finish();
+    return;
+  }
+  uint32_t timeout = srv->opts.handshake_timeout_ms ? srv->opts.handshake_timeout_ms : 10000;
+  c->start_timer(timeout, [](uv_timer_t *t) {
+    auto *conn = static_cast<wsc_conn_s *>(t->data);
+    respond_and_close(conn, 408, "", {}, "Request Timeout");
+  });
+}
+
+int bind_tcp(wsc_server_s *srv) {
+  uv_tcp_init(srv->loop->uv, &srv->io.tcp);
+  srv->open_handles = 2;  // with the notify timer
+  sockaddr_storage ss{};
+  const char *host = srv->host.empty() ? nullptr : srv->host.c_str();
+  int port = static_cast<int>(srv->opts.port);
+  int rc;
+  unsigned bind_flags = (srv->opts.flags & WSC_SERVER_IPV6_ONLY) ? UV_TCP_IPV6ONLY : 0;
+  if (host == nullptr) {
+    uv_ip6_addr("::", port, reinterpret_cast<sockaddr_in6 *>(&ss));
+    rc = uv_tcp_bind(&srv->io.tcp, reinterpret_cast<sockaddr *>(&ss), bind_flags);
+    if (rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL) {  // no IPv6 here: IPv4 alone
+      uv_ip4_addr("0.0.0.0", port, reinterpret_cast<sockaddr_in *>(&ss));
+      rc = uv_tcp_bind(&srv->io.tcp, reinterpret_cast<sockaddr *>(&ss), 0);
+    }
+  } else if (uv_ip4_addr(host, port, reinterpret_cast<sockaddr_in *>(&ss)) == 0 ||
+             uv_ip6_addr(host, port, reinterpret_cast<sockaddr_in6 *>(&ss)) == 0) {
+    rc = uv_tcp_bind(&srv->io.tcp, reinterpret_cast<sockaddr *>(&ss), bind_flags);
+  } else {  // a host name: resolve it now (synchronously, once, at start-up)
+    uv_getaddrinfo_t req;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = uv_getaddrinfo(srv->loop->uv, &req, nullptr, host, std::to_string(port).c_str(), &hints);
+    if (rc == 0) {
+      rc = uv_tcp_bind(&srv->io.tcp, req.addrinfo->ai_addr, bind_flags);
+      uv_freeaddrinfo(req.addrinfo);
+    }
+  }
+  return rc;
+}
+
+}  // namespace
+
+int wsc_server_options_init(wsc_server_options_t *opts, size_t size) {
+  static const wsc_server_options_t defaults = WSC_SERVER_OPTIONS_INIT;
+  return wsc::options_init(opts, size, defaults);
+}
+
+int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_options_t *opts, wsc_server_cb cb,
+                   void *user_data) {
+  if (out == nullptr) return WSC_EINVAL;
+  *out = nullptr;
+  if (loop == nullptr || loop->freeing) return WSC_EINVAL;
+  wsc_server_options_t o = WSC_SERVER_OPTIONS_INIT;
+  if (wsc::options_read(&o, opts) != 0 || (o.flags & ~kServerFlags) != 0 || o.port > 65535) return WSC_EINVAL;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  if (wsc::options_read(&co, o.conn) != 0) return WSC_EINVAL;
+  auto *srv = new (std::nothrow) wsc_server_s();
+  if (srv == nullptr) return WSC_ENOMEM;
+  srv->loop = loop;
+  srv->cb = cb;
+  srv->user_data = user_data;
+  srv->opts = o;
+  srv->conn_opts = co;
+  if (o.host) srv->host = o.host;
+  if (o.unix_path) srv->unix_path = o.unix_path;
+  if (o.path) srv->path = o.path;
+  srv->opts.host = srv->opts.unix_path = srv->opts.path = nullptr;
+  srv->opts.conn = nullptr;
+  int rc;
+  if (!srv->unix_path.empty()) {
+    srv->is_pipe = true;
+    uv_pipe_init(loop->uv, &srv->io.pipe, 0);
+    srv->open_handles = 2;
+    rc = uv_pipe_bind(&srv->io.pipe, srv->unix_path.c_str());
+  } else {
+    rc = bind_tcp(srv);
+  }
+  srv->io.handle.data = srv;
+  if (rc == 0) rc = uv_listen(&srv->io.stream, o.backlog > 0 ? o.backlog : 511, on_connection);
+  uv_timer_init(loop->uv, &srv->notify);
+  srv->notify.data = srv;
+  ++loop->servers;
+  if (rc != 0) {
+    // Undo: close the handles; no events are delivered for a server that never started.
+    srv->cb = nullptr;
+    srv->closing = true;
+    uv_close(&srv->io.handle, on_server_handle_closed);
+    uv_close(reinterpret_cast<uv_handle_t *>(&srv->notify), on_server_handle_closed);
+    return wsc::from_uv(rc);
+  }
+  uv_timer_start(&srv->notify, [](uv_timer_t *t) {
+    auto *s = static_cast<wsc_server_s *>(t->data);
+    wsc_server_event_t ev{};
+    ev.type = WSC_SERVER_LISTENING;
+    if (!s->closing) s->emit(ev);
+  }, 0, 0);
+  *out = srv;
+  return 0;
+}
+
+int wsc_server_address(const wsc_server_t *server, wsc_addr_t *out) {
+  if (server == nullptr || out == nullptr) return WSC_EINVAL;
+  *out = wsc_addr_t{};
+  if (server->is_pipe) {
+    std::strncpy(out->address, server->unix_path.c_str(), sizeof out->address - 1);
+    return 0;
+  }
+  sockaddr_storage ss;
+  int len = sizeof ss;
+  int rc = uv_tcp_getsockname(&server->io.tcp, reinterpret_cast<sockaddr *>(&ss), &len);
+  if (rc != 0) return wsc::from_uv(rc);
+  wsc::addr_from_sockaddr(reinterpret_cast<sockaddr *>(&ss), out);
+  return 0;
+}
+
+size_t wsc_server_connection_count(const wsc_server_t *server) { return server ? server->open_count : 0; }
+
+void wsc_server_walk(wsc_server_t *server, wsc_server_conn_walk_cb cb, void *user_data) {
+  if (server == nullptr || cb == nullptr) return;
+  std::vector<uint64_t> ids;
+  for (wsc_conn_s *c : server->conns)
+    if (c->announced && !c->finishing) ids.push_back(c->id);
+  for (uint64_t id : ids) {
+    auto it = server->loop->conns.find(id);  // a callback may have closed some
+    if (it != server->loop->conns.end() && cb(it->second, user_data) != 0) break;
+  }
+}
+
+void wsc_server_close(wsc_server_t *server, uint32_t code) {
+  if (server == nullptr || server->closing) return;
+  server->closing = true;
+  uv_timer_stop(&server->notify);
+  uv_close(&server->io.handle, on_server_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&server->notify), on_server_handle_closed);
+  std::vector<wsc_conn_s *> all(server->conns.begin(), server->conns.end());
+  for (wsc_conn_s *c : all) {
+    if (c->announced && c->state == WSC_OPEN)
+      wsc_conn_close(c, code ? code : 1001, nullptr, 0);
+    else if (!c->announced)
+      c->finish();
+  }
+}
+
+void *wsc_server_user_data(const wsc_server_t *server) { return server ? server->user_data : nullptr; }
+
+// ---- requests --------------------------------------------------------------------------------
+
+const char *wsc_request_method(const wsc_request_t *req) { return req ? req->msg->method.c_str() : ""; }
+const char *wsc_request_target(const wsc_request_t *req) { return req ? req->msg->target.c_str() : ""; }
+const char *wsc_request_path(const wsc_request_t *req) { return req ? req->path.c_str() : ""; }
+const char *wsc_request_query(const wsc_request_t *req) { return req ? req->query.c_str() : ""; }
+size_t wsc_request_header_count(const wsc_request_t *req) { return req ? req->msg->headers.size() : 0; }
+
+int wsc_request_header(const wsc_request_t *req, size_t index, wsc_header_t *out) {
+  if (req == nullptr || out == nullptr || index >= req->msg->headers.size()) return WSC_EINVAL;
+  const auto &h = req->msg->headers[index];
+  *out = wsc_header_t{h.first.data(), h.first.size(), h.second.data(), h.second.size()};
+  return 0;
+}
+
+const char *wsc_request_header_value(const wsc_request_t *req, const char *name) {
+  if (req == nullptr || name == nullptr) return nullptr;
+  const std::string *v = req->msg->find(name);
+  return v ? v->c_str() : nullptr;
+}
+
+const char *wsc_request_origin(const wsc_request_t *req) { return wsc_request_header_value(req, "Origin"); }
+size_t wsc_request_protocol_count(const wsc_request_t *req) { return req ? req->protocols.size() : 0; }
+const char *wsc_request_protocol(const wsc_request_t *req, size_t index) {
+  return req && index < req->protocols.size() ? req->protocols[index].c_str() : nullptr;
+}
+const char *wsc_request_extensions(const wsc_request_t *req) {
+  return wsc_request_header_value(req, "Sec-WebSocket-Extensions");
+}
+size_t wsc_request_cookie_count(const wsc_request_t *req) { return req ? req->cookies.size() : 0; }
+int wsc_request_cookie(const wsc_request_t *req, size_t index, const char **name, const char **value) {
+  if (req == nullptr || index >= req->cookies.size()) return WSC_EINVAL;
+  if (name) *name = req->cookies[index].first.c_str();
+  if (value) *value = req->cookies[index].second.c_str();
+  return 0;
+}
+int wsc_request_remote_address(const wsc_request_t *req, wsc_addr_t *out) {
+  if (req == nullptr || out == nullptr) return WSC_EINVAL;
+  *out = req->remote;
+  return 0;
+}
+int wsc_request_is_secure(const wsc_request_t *req) { return req ? 0 : 0; }  // TLS arrives with its issue
+
+int wsc_request_add_header(wsc_request_t *req, const char *name, const char *value) {
+  if (req == nullptr || name == nullptr || value == nullptr) return WSC_EINVAL;
+  if (req->decision != wsc_request_s::kUndecided) return WSC_ESTATE;
+  if (!wsc::header_name_valid(name) || !wsc::header_value_valid(value)) return WSC_EINVAL;
+  req->response_headers.emplace_back(name, value);
+  return 0;
+}
+
+int wsc_request_add_cookie(wsc_request_t *req, const char *name, const char *value, const char *attributes) {
+  if (req == nullptr || name == nullptr || value == nullptr) return WSC_EINVAL;
+  // RFC 6265 §4.1.1: a cookie name is a token; its value has no CTLs, whitespace, DQUOTE, comma,
+  // semicolon or backslash.
+  if (!wsc::is_token(name)) return WSC_EINVAL;
+  for (const char *p = value; *p; ++p) {
+    unsigned char ch = static_cast<unsigned char>(*p);
+    if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == ',' || ch == ';' || ch == '\\') return WSC_EINVAL;
+  }
+  std::string v = std::string(name) + "=" + value;
+  if (attributes && *attributes) {
+    if (!wsc::header_value_valid(attributes)) return WSC_EINVAL;
+    v += "; ";
+    v += attributes;
+  }
+  return wsc_request_add_header(req, "Set-Cookie", v.c_str());
+}
+
+int wsc_request_accept(wsc_request_t *req, const char *protocol) {
+  if (req == nullptr) return WSC_EINVAL;
+  if (req->decision != wsc_request_s::kUndecided || req->plain_http) return WSC_ESTATE;
+  if (protocol != nullptr) {
+    bool offered = *protocol == '\0';
+    for (const auto &p : req->protocols) offered |= p == protocol;
+    if (!offered) return WSC_EINVAL;  // RFC 6455 §4.2.2: one of the client's values
+    req->protocol = protocol;
+    req->protocol_given = true;
+  }
+  req->decision = wsc_request_s::kAccepted;
+  return 0;
+}
+
+int wsc_request_reject(wsc_request_t *req, uint32_t status, const char *reason, const void *body, size_t body_len) {
+  if (req == nullptr || (body == nullptr && body_len > 0)) return WSC_EINVAL;
+  if (req->decision != wsc_request_s::kUndecided) return WSC_ESTATE;
+  uint32_t lowest = req->plain_http ? 100 : 400;
+  if (status < lowest || status > 599 || (reason && !wsc::header_value_valid(reason))) return WSC_EINVAL;
+  req->decision = wsc_request_s::kRejected;
+  req->status = status;
+  req->reason = reason ? reason : "";
+  if (body_len) req->body.assign(static_cast<const char *>(body), body_len);
+  return 0;
+}
