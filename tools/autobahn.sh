@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Runs Autobahn|Testsuite against wsc's protocol engine, as a server and as a client.
+# Runs Autobahn|Testsuite against wsc as a server and as a client.
 # The suite is set up once by hand (see ../shared/autobahn/README.md); then:
-#   tools/autobahn.sh            cases 1-11 (permessage-deflate's 12.* and 13.* come with issue 6)
-#   AUTOBAHN_EXCLUDE= tools/autobahn.sh   every case
+#   tools/autobahn.sh                    the library (tests/autobahn/testee.c), cases 1-10
+#   tools/autobahn.sh engine             the sans-I/O engine alone (tests/autobahn/engine_peer.cc)
+#   AUTOBAHN_EXCLUDE= tools/autobahn.sh  every case (12.* and 13.* need permessage-deflate)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 suite=${AUTOBAHN_DRIVER:-$root/../shared/autobahn}
 export AUTOBAHN_EXCLUDE=${AUTOBAHN_EXCLUDE-12.*,13.*}
+target=testee
+[[ "${1:-}" == engine ]] && target=engine_peer
 cmake -S "$root" -B "$root/build" >/dev/null
-cmake --build "$root/build" --target engine_peer -j "$(nproc)" >/dev/null
-peer=$root/build/tests/engine_peer
+cmake --build "$root/build" --target "$target" -j "$(nproc)" >/dev/null
+peer=$root/build/tests/$target
 port=${AUTOBAHN_PORT:-9001}
 
 "$peer" server "$port" &
@@ -17,7 +20,7 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 sleep 0.3
 rc=0
-"$suite/run-server-suite.sh" "ws://127.0.0.1:$port" wsc-engine-server || rc=1
+"$suite/run-server-suite.sh" "ws://127.0.0.1:$port" "wsc-$target-server" || rc=1
 kill $server 2>/dev/null || true
-"$suite/run-client-suite.sh" $((port + 10)) wsc-engine-client '*' -- "$peer" client || rc=1
+"$suite/run-client-suite.sh" $((port + 10)) "wsc-$target-client" '*' -- "$peer" client || rc=1
 exit $rc
