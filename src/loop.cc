@@ -173,4 +173,12 @@ int wsc_loop_post(wsc_loop_t *loop, wsc_loop_post_cb cb, void *user_data) {
   return 0;
 }
 
+void wsc_loop_keep_alive(wsc_loop_t *loop, int on) {
+  if (loop == nullptr || loop->freeing) return;
+  if (on)
+    uv_ref(reinterpret_cast<uv_handle_t *>(&loop->async));
+  else
+    uv_unref(reinterpret_cast<uv_handle_t *>(&loop->async));
+}
+
 size_t wsc_loop_handle_count(const wsc_loop_t *loop) { return loop ? loop->conns.size() + loop->servers : 0; }

@@ -30,3 +30,11 @@ if ((${#missing[@]})); then
 else
   echo "setup: all ${#packages[@]} packages present"
 fi
+
+# npm's `ws`, the Node interop peer, in a cache folder outside the repository.
+peer_dir=${WSC_NPM_CACHE:-$HOME/.cache/wsc/npm}
+if [[ ! -f "$peer_dir/node_modules/ws/package.json" ]]; then
+  echo "setup: installing ws@8 into $peer_dir"
+  mkdir -p "$peer_dir"
+  npm install --silent --no-audit --no-fund --prefix "$peer_dir" ws@8 >/dev/null
+fi

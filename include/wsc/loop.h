@@ -48,8 +48,13 @@ WSC_EXTERN int wsc_loop_backend_timeout(const wsc_loop_t *loop);
 typedef void (*wsc_loop_post_cb)(wsc_loop_t *loop, void *user_data);
 
 /* Thread-safe. Queues cb to run on the loop thread; all callbacks queued before the loop wakes
- * run in one pass, in order. Returns 0 or WSC_ENOMEM. Not valid once wsc_loop_free has begun. */
+ * run in one pass, in order. Returns 0 or WSC_ENOMEM. Not valid once wsc_loop_free has begun.
+ * Posts do not keep a loop running by themselves (see wsc_loop_keep_alive). */
 WSC_EXTERN int wsc_loop_post(wsc_loop_t *loop, wsc_loop_post_cb cb, void *user_data);
+
+/* With on = 1 the loop keeps running while nothing but posts can arrive (libuv's ref); with 0
+ * (the default) it runs while servers, connections or the caller's own handles are active. */
+WSC_EXTERN void wsc_loop_keep_alive(wsc_loop_t *loop, int on);
 
 /* The number of open servers and connections on the loop. */
 WSC_EXTERN size_t wsc_loop_handle_count(const wsc_loop_t *loop);

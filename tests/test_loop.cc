@@ -1,0 +1,108 @@
+// The loop (src/loop.cc): owned and wrapped loops, thread-safe posts, embedding queries.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "net_support.h"
+
+using namespace wsc_test;
+
+TEST(Loop, OwnedLoopRunsAndClosesClean) {
+  wsc_loop_t *loop = nullptr;
+  ASSERT_EQ(wsc_loop_new(&loop, nullptr), 0);
+  EXPECT_NE(wsc_loop_uv(loop), nullptr);
+  EXPECT_GE(wsc_loop_backend_fd(loop), 0);
+  EXPECT_EQ(wsc_loop_run(loop, WSC_RUN_NOWAIT), 0) << "nothing keeps an empty loop alive";
+  EXPECT_EQ(wsc_loop_run(loop, WSC_RUN_DEFAULT), 0);
+  EXPECT_EQ(wsc_loop_handle_count(loop), 0u);
+  EXPECT_EQ(wsc_loop_free(loop), 0);
+  EXPECT_EQ(wsc_loop_free(nullptr), 0);
+  EXPECT_EQ(wsc_loop_new(nullptr, nullptr), WSC_EINVAL);
+  EXPECT_EQ(wsc_loop_run(nullptr, WSC_RUN_NOWAIT), WSC_EINVAL);
+}
+
+TEST(Loop, WrapsALoopItsCallerRuns) {
+  uv_loop_t uv;
+  ASSERT_EQ(uv_loop_init(&uv), 0);
+  wsc_loop_t *loop = nullptr;
+  ASSERT_EQ(wsc_loop_new(&loop, &uv), 0);
+  EXPECT_EQ(wsc_loop_uv(loop), &uv);
+  int ran = 0;
+  wsc_loop_keep_alive(loop, 1);  // only a post is coming: keep the loop running for it
+  ASSERT_EQ(wsc_loop_post(loop, [](wsc_loop_t *l, void *ud) {
+    ++*static_cast<int *>(ud);
+    wsc_loop_keep_alive(l, 0);
+  }, &ran), 0);
+  uv_run(&uv, UV_RUN_DEFAULT);  // the owner runs its loop; wsc's work happens on it
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(wsc_loop_free(loop), 0);  // frees itself once its handles close, on the owner's loop
+  uv_run(&uv, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&uv), 0) << "wsc left a handle open on its owner's loop";
+}
+
+TEST(Loop, PostsFromManyThreadsAllRunInOrderPerThread) {
+  TestLoop t;
+  constexpr int kThreads = 4, kPosts = 2000;
+  struct Item {
+    int thread, seq;
+    std::vector<std::vector<int>> *seen;
+  };
+  std::vector<std::vector<int>> seen(kThreads);
+  std::atomic<int> total{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th) {
+    threads.emplace_back([&, th] {
+      for (int i = 0; i < kPosts; ++i) {
+        auto *item = new Item{th, i, &seen};
+        ASSERT_EQ(wsc_loop_post(t.loop,
+                                [](wsc_loop_t *, void *ud) {
+                                  std::unique_ptr<Item> it(static_cast<Item *>(ud));
+                                  (*it->seen)[it->thread].push_back(it->seq);
+                                },
+                                item),
+                  0);
+        total++;
+      }
+    });
+  }
+  // The async handle does not keep the loop alive, so the test drives it until all have run.
+  t.run_until([&] {
+    size_t n = 0;
+    for (auto &v : seen) n += v.size();
+    return n == kThreads * kPosts;
+  });
+  for (auto &th : threads) th.join();
+  for (int th = 0; th < kThreads; ++th) {
+    ASSERT_EQ(seen[th].size(), static_cast<size_t>(kPosts));
+    for (int i = 0; i < kPosts; ++i) ASSERT_EQ(seen[th][i], i);
+  }
+  t.close_clean();
+}
+
+TEST(Loop, FreeIsRefusedWhileAServerIsOpen) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.host = "127.0.0.1";
+  wsc_server_t *srv = nullptr;
+  ASSERT_EQ(wsc_server_new(&srv, t.loop, &so, nullptr, nullptr), 0);
+  EXPECT_EQ(wsc_loop_handle_count(t.loop), 1u);
+  EXPECT_EQ(wsc_loop_free(t.loop), WSC_EBUSY);
+  wsc_server_close(srv, 0);
+  t.close_clean();
+}
+
+TEST(Loop, EmbeddingQueries) {
+  TestLoop t;
+  uv_timer_t timer;
+  uv_timer_init(static_cast<uv_loop_t *>(wsc_loop_uv(t.loop)), &timer);
+  uv_timer_start(&timer, [](uv_timer_t *) {}, 250, 0);
+  wsc_loop_run(t.loop, WSC_RUN_NOWAIT);  // libuv answers 0 before the loop's first pass
+  int timeout = wsc_loop_backend_timeout(t.loop);
+  EXPECT_GT(timeout, 0);
+  EXPECT_LE(timeout, 250);
+  uv_close(reinterpret_cast<uv_handle_t *>(&timer), nullptr);
+  EXPECT_EQ(wsc_loop_run(t.loop, WSC_RUN_NOWAIT), 0);
+  t.close_clean();
+}

@@ -1,0 +1,381 @@
+// The server (src/server.cc): listening, every handshake rejection with its status, the upgrade
+// decision and what it sees, client tracking, closing, and 1000 open connections.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <map>
+
+#include "net_support.h"
+
+using namespace wsc_test;
+
+namespace {
+
+const char kKey[] = "dGhlIHNhbXBsZSBub25jZQ==";
+
+std::string request(const std::string &first_line, const std::map<std::string, std::string> &overrides = {},
+                    const std::string &extra = "") {
+  std::map<std::string, std::string> h = {{"Host", "localhost"},
+                                          {"Upgrade", "websocket"},
+                                          {"Connection", "Upgrade"},
+                                          {"Sec-WebSocket-Key", kKey},
+                                          {"Sec-WebSocket-Version", "13"}};
+  for (const auto &kv : overrides) {
+    if (kv.second == "<none>")
+      h.erase(kv.first);
+    else
+      h[kv.first] = kv.second;
+  }
+  std::string r = first_line + "\r\n";
+  for (const auto &kv : h) r += kv.first + ": " + kv.second + "\r\n";
+  return r + extra + "\r\n";
+}
+
+struct Server {
+  explicit Server(TestLoop &t, wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT) : loop(t) {
+    if (so.host == nullptr && so.unix_path == nullptr) so.host = "127.0.0.1";
+    EXPECT_EQ(wsc_server_new(&srv, t.loop, &so, on_event, this), 0);
+    t.run_until([&] { return listening; });
+    wsc_addr_t a;
+    EXPECT_EQ(wsc_server_address(srv, &a), 0);
+    port = static_cast<int>(a.port);
+  }
+  void close() {
+    wsc_server_close(srv, 0);
+    loop.run_until([&] { return closed; });
+  }
+  static void on_event(wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+    auto *s = static_cast<Server *>(ud);
+    switch (ev->type) {
+      case WSC_SERVER_LISTENING: s->listening = true; break;
+      case WSC_SERVER_CLOSE: s->closed = true; break;
+      case WSC_SERVER_CONNECTION:
+        s->conns.push_back(ev->conn);
+        wsc_conn_set_callback(ev->conn, on_conn, s);
+        break;
+      case WSC_SERVER_CLIENT_ERROR:
+        s->client_errors.push_back(std::to_string(ev->code) + " " + ev->message);
+        break;
+      case WSC_SERVER_REQUEST:
+      case WSC_SERVER_HTTP_REQUEST:
+        if (s->on_request) s->on_request(ev->request);
+        break;
+      default: break;
+    }
+  }
+  static void on_conn(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
+    auto *s = static_cast<Server *>(ud);
+    s->events.log.push_back(describe_conn_event(*ev));
+    if (ev->type == WSC_EV_MESSAGE) wsc_conn_send(c, ev->opcode, ev->data, ev->len, 0, nullptr, nullptr);
+  }
+  // Sends raw bytes from a client thread; returns everything the server answered.
+  std::string exchange(const std::string &bytes) {
+    std::string answer;
+    RawPeer peer(port, [&](int fd) {
+      send_all(fd, bytes);
+      answer = read_all(fd);
+    });
+    loop.run_until([&] { return peer.done.load(); }, 10000);
+    return answer;
+  }
+
+  TestLoop &loop;
+  wsc_server_t *srv = nullptr;
+  int port = 0;
+  bool listening = false, closed = false;
+  std::vector<wsc_conn_t *> conns;
+  std::vector<std::string> client_errors;
+  Events events;
+  std::function<void(wsc_request_t *)> on_request;
+};
+
+std::string status_line(const std::string &answer) { return answer.substr(0, answer.find("\r\n")); }
+
+}  // namespace
+
+TEST(Server, ListensOnAnEphemeralPortAndReportsItsAddress) {
+  TestLoop t;
+  Server s(t);
+  EXPECT_GT(s.port, 0);
+  wsc_addr_t a;
+  ASSERT_EQ(wsc_server_address(s.srv, &a), 0);
+  EXPECT_STREQ(a.address, "127.0.0.1");
+  EXPECT_EQ(a.family, 4u);
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, EveryHandshakeRejectionHasItsStatus) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.path = "/ws";
+  so.max_headers = 20;
+  so.max_header_bytes = 2048;
+  Server s(t, so);
+  struct Case {
+    std::string name, bytes, status;
+  } cases[] = {
+      {"POST", request("POST /ws HTTP/1.1"), "HTTP/1.1 405 Method Not Allowed"},
+      {"HTTP/1.0", request("GET /ws HTTP/1.0"), "HTTP/1.1 505 HTTP Version Not Supported"},
+      {"Upgrade: h2c", request("GET /ws HTTP/1.1", {{"Upgrade", "h2c"}}), "HTTP/1.1 400 Bad Request"},
+      {"no Connection upgrade", request("GET /ws HTTP/1.1", {{"Connection", "keep-alive"}}), "HTTP/1.1 400 Bad Request"},
+      {"no Host", request("GET /ws HTTP/1.1", {{"Host", "<none>"}}), "HTTP/1.1 400 Bad Request"},
+      {"no key", request("GET /ws HTTP/1.1", {{"Sec-WebSocket-Key", "<none>"}}), "HTTP/1.1 400 Bad Request"},
+      {"short key", request("GET /ws HTTP/1.1", {{"Sec-WebSocket-Key", "c2hvcnQ="}}), "HTTP/1.1 400 Bad Request"},
+      {"version 8", request("GET /ws HTTP/1.1", {{"Sec-WebSocket-Version", "8"}}), "HTTP/1.1 426 Upgrade Required"},
+      {"other path", request("GET /other HTTP/1.1"), "HTTP/1.1 400 Bad Request"},
+      {"bad subprotocol", request("GET /ws HTTP/1.1", {{"Sec-WebSocket-Protocol", "a b"}}), "HTTP/1.1 400 Bad Request"},
+      {"duplicate subprotocol", request("GET /ws HTTP/1.1", {{"Sec-WebSocket-Protocol", "a, a"}}),
+       "HTTP/1.1 400 Bad Request"},
+      {"too many headers", request("GET /ws HTTP/1.1", {}, [] {
+         std::string x;
+         for (int i = 0; i < 30; ++i) x += "X-H" + std::to_string(i) + ": v\r\n";
+         return x;
+       }()),
+       "HTTP/1.1 431 Request Header Fields Too Large"},
+      {"headers too large", request("GET /ws HTTP/1.1", {{"X-Big", std::string(3000, 'b')}}),
+       "HTTP/1.1 431 Request Header Fields Too Large"},
+      {"malformed", "GET /ws HTTP/1.1\r\nNo colon here\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+      {"plain HTTP", "GET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n", "HTTP/1.1 426 Upgrade Required"},
+  };
+  for (const auto &c : cases) {
+    std::string answer = s.exchange(c.bytes);
+    EXPECT_EQ(status_line(answer), c.status) << c.name << ": " << answer;
+    EXPECT_NE(answer.find("Content-Length: "), std::string::npos) << c.name;
+    if (c.name == "version 8") EXPECT_NE(answer.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
+  }
+  EXPECT_EQ(s.client_errors.size(), sizeof cases / sizeof cases[0] - 1) << "every failure but plain HTTP is a client error";
+  EXPECT_TRUE(s.conns.empty());
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, SlowClientsGet408AfterTheHandshakeTimeout) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.handshake_timeout_ms = 150;
+  Server s(t, so);
+  std::string answer = s.exchange("GET / HTTP/1.1\r\nHost: x\r\n");  // never finishes its head
+  EXPECT_EQ(status_line(answer), "HTTP/1.1 408 Request Timeout");
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, TheDecisionHookSeesTheRequestAndMayReject) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.flags = WSC_SERVER_HANDLE_REQUESTS | WSC_SERVER_TRUST_PROXY;
+  Server s(t, so);
+  std::map<std::string, std::string> seen;
+  s.on_request = [&](wsc_request_t *req) {
+    seen["method"] = wsc_request_method(req);
+    seen["path"] = wsc_request_path(req);
+    seen["query"] = wsc_request_query(req);
+    seen["origin"] = wsc_request_origin(req) ? wsc_request_origin(req) : "";
+    seen["protocols"] = std::to_string(wsc_request_protocol_count(req)) + ":" + wsc_request_protocol(req, 1);
+    const char *name, *value;
+    ASSERT_EQ(wsc_request_cookie_count(req), 2u);
+    wsc_request_cookie(req, 1, &name, &value);
+    seen["cookie"] = std::string(name) + "=" + value;
+    wsc_addr_t a;
+    wsc_request_remote_address(req, &a);
+    seen["remote"] = a.address;
+    seen["x-custom"] = wsc_request_header_value(req, "x-custom");
+    wsc_header_t h;
+    ASSERT_EQ(wsc_request_header(req, 0, &h), 0);
+    seen["header0"] = std::string(h.name, h.name_len);
+    EXPECT_EQ(wsc_request_add_header(req, "X-Reason", "because"), 0);
+    EXPECT_EQ(wsc_request_add_header(req, "X-Bad", "a\r\nInjected: 1"), WSC_EINVAL);
+    EXPECT_EQ(wsc_request_reject(req, 200, nullptr, nullptr, 0), WSC_EINVAL) << "a rejection is 4xx or 5xx";
+    EXPECT_EQ(wsc_request_reject(req, 403, "Go Away", "no entry", 8), 0);
+    EXPECT_EQ(wsc_request_accept(req, nullptr), WSC_ESTATE);
+  };
+  std::string answer = s.exchange(request("GET /room/1?user=ann HTTP/1.1",
+                                          {{"Origin", "https://example.org"},
+                                           {"Sec-WebSocket-Protocol", "chat, superchat"},
+                                           {"Cookie", "a=1; session=xyz"},
+                                           {"X-Forwarded-For", "203.0.113.7, 10.0.0.1"},
+                                           {"X-Custom", "yes"}}));
+  EXPECT_EQ(status_line(answer), "HTTP/1.1 403 Go Away");
+  EXPECT_NE(answer.find("X-Reason: because\r\n"), std::string::npos);
+  EXPECT_EQ(answer.substr(answer.size() - 8), "no entry");
+  EXPECT_EQ(seen["method"], "GET");
+  EXPECT_EQ(seen["path"], "/room/1");
+  EXPECT_EQ(seen["query"], "user=ann");
+  EXPECT_EQ(seen["origin"], "https://example.org");
+  EXPECT_EQ(seen["protocols"], "2:superchat");
+  EXPECT_EQ(seen["cookie"], "session=xyz");
+  EXPECT_EQ(seen["remote"], "203.0.113.7") << "X-Forwarded-For is trusted when enabled";
+  EXPECT_EQ(seen["x-custom"], "yes");
+  EXPECT_FALSE(seen["header0"].empty());
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, AcceptChoosesTheSubprotocolAndAddsHeadersAndCookies) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.flags = WSC_SERVER_HANDLE_REQUESTS;
+  Server s(t, so);
+  s.on_request = [&](wsc_request_t *req) {
+    wsc_addr_t a;
+    wsc_request_remote_address(req, &a);
+    EXPECT_STREQ(a.address, "127.0.0.1") << "X-Forwarded-For is ignored unless trusted";
+    EXPECT_EQ(wsc_request_accept(req, "nope"), WSC_EINVAL) << "only an offered protocol";
+    EXPECT_EQ(wsc_request_add_cookie(req, "sid", "a;b", nullptr), WSC_EINVAL);
+    EXPECT_EQ(wsc_request_add_cookie(req, "sid", "42", "Path=/; HttpOnly"), 0);
+    EXPECT_EQ(wsc_request_add_header(req, "X-Server", "wsc"), 0);
+    EXPECT_EQ(wsc_request_accept(req, "superchat"), 0);
+  };
+  std::string answer;
+  RawPeer peer(s.port, [&](int fd) {
+    send_all(fd, request("GET / HTTP/1.1", {{"Sec-WebSocket-Protocol", "chat, superchat"}, {"X-Forwarded-For", "1.2.3.4"}}));
+    answer = read_until(fd, "\r\n\r\n");
+  });
+  t.run_until([&] { return peer.done.load(); });
+  EXPECT_EQ(status_line(answer), "HTTP/1.1 101 Switching Protocols");
+  EXPECT_NE(answer.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), std::string::npos);
+  EXPECT_NE(answer.find("Sec-WebSocket-Protocol: superchat\r\n"), std::string::npos);
+  EXPECT_NE(answer.find("Set-Cookie: sid=42; Path=/; HttpOnly\r\n"), std::string::npos);
+  EXPECT_NE(answer.find("X-Server: wsc\r\n"), std::string::npos);
+  t.run_until([&] { return s.events.has("close"); });
+  EXPECT_EQ(s.events.log.front(), "open");
+  EXPECT_EQ(s.events.log.back(), "close 1006  unclean") << "the peer vanished without a close frame";
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, WithoutAHookTheFirstProtocolIsChosen) {
+  TestLoop t;
+  Server s(t);
+  std::string answer;
+  RawPeer peer(s.port, [&](int fd) {
+    send_all(fd, request("GET / HTTP/1.1", {{"Sec-WebSocket-Protocol", "first, second"}}));
+    answer = read_until(fd, "\r\n\r\n");
+  });
+  t.run_until([&] { return peer.done.load(); });
+  EXPECT_NE(answer.find("Sec-WebSocket-Protocol: first\r\n"), std::string::npos);
+  t.run_until([&] { return s.events.has("close"); });
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, PlainHttpCanBeAnsweredByTheUser) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.flags = WSC_SERVER_HANDLE_HTTP;
+  Server s(t, so);
+  s.on_request = [&](wsc_request_t *req) {
+    EXPECT_EQ(wsc_request_add_header(req, "Content-Type", "text/html"), 0);
+    EXPECT_EQ(wsc_request_reject(req, 200, nullptr, "<h1>hi</h1>", 11), 0);
+  };
+  std::string answer = s.exchange("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_line(answer), "HTTP/1.1 200 OK");
+  EXPECT_NE(answer.find("Content-Type: text/html\r\n"), std::string::npos);
+  EXPECT_EQ(answer.substr(answer.size() - 11), "<h1>hi</h1>");
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, UnixSocketAndIpv6) {
+  TestLoop t;
+  std::string path = "/tmp/wsc-test-" + std::to_string(getpid()) + ".sock";
+  unlink(path.c_str());
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.unix_path = path.c_str();
+  Server unix_server(t, so);
+  wsc_addr_t a;
+  ASSERT_EQ(wsc_server_address(unix_server.srv, &a), 0);
+  EXPECT_EQ(path, a.address);
+  EXPECT_EQ(a.family, 0u);
+  Events client;
+  wsc_conn_t *c = nullptr;
+  auto on_client = [](wsc_conn_t *conn, const wsc_conn_event_t *ev, void *ud) {
+    static_cast<Events *>(ud)->log.push_back(describe_conn_event(*ev));
+    if (ev->type == WSC_EV_OPEN) wsc_conn_send(conn, WSC_OP_TEXT, "via unix", 8, 0, nullptr, nullptr);
+    if (ev->type == WSC_EV_MESSAGE) wsc_conn_close(conn, 1000, "bye", 3);
+  };
+  ASSERT_EQ(wsc_connect(&c, t.loop, ("ws+unix://" + path + ":/chat").c_str(), nullptr, on_client, &client), 0);
+  t.run_until([&] { return client.has("close"); });
+  // The server answers with the code alone (as ws does): the reason it reports is its own.
+  EXPECT_EQ(client.log, (std::vector<std::string>{"upgrade 101", "open", "text via unix", "close 1000  clean"}));
+  unix_server.close();
+  unlink(path.c_str());
+
+  wsc_server_options_t so6 = WSC_SERVER_OPTIONS_INIT;
+  so6.host = "::1";
+  Server v6(t, so6);
+  ASSERT_EQ(wsc_server_address(v6.srv, &a), 0);
+  EXPECT_EQ(a.family, 6u);
+  EXPECT_STREQ(a.address, "::1");
+  Events client6;
+  ASSERT_EQ(wsc_connect(&c, t.loop, ("ws://[::1]:" + std::to_string(v6.port) + "/").c_str(), nullptr, on_client,
+                        &client6),
+            0);
+  t.run_until([&] { return client6.has("close"); });
+  EXPECT_TRUE(client6.has("text via unix"));
+  v6.close();
+  t.close_clean();
+}
+
+TEST(Server, TracksClientsAndClosesThemWhenItCloses) {
+  TestLoop t;
+  Server s(t);
+  std::vector<Events> clients(3);
+  auto on_client = [](wsc_conn_t *, const wsc_conn_event_t *ev, void *ud) {
+    static_cast<Events *>(ud)->log.push_back(describe_conn_event(*ev));
+  };
+  std::string url = "ws://127.0.0.1:" + std::to_string(s.port) + "/";
+  for (auto &e : clients) {
+    wsc_conn_t *c;
+    ASSERT_EQ(wsc_connect(&c, t.loop, url.c_str(), nullptr, on_client, &e), 0);
+  }
+  t.run_until([&] { return wsc_server_connection_count(s.srv) == 3; });
+  int walked = 0;
+  wsc_server_walk(s.srv, [](wsc_conn_t *c, void *ud) {
+    EXPECT_EQ(wsc_conn_ready_state(c), (uint32_t)WSC_OPEN);
+    ++*static_cast<int *>(ud);
+    return 0;
+  }, &walked);
+  EXPECT_EQ(walked, 3);
+  s.close();
+  for (auto &e : clients) EXPECT_EQ(e.log.back(), "close 1001  clean");
+  EXPECT_EQ(s.events.count("close 1001"), 3u);
+  t.close_clean();
+}
+
+TEST(Server, AThousandOpenConnections) {
+  rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < 2100 && rl.rlim_max >= 2100) {
+    rl.rlim_cur = 2100;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  TestLoop t;
+  Server s(t);
+  struct Client {
+    int opened = 0, echoed = 0, closed = 0;
+  } counts;
+  auto on_client = [](wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
+    auto *n = static_cast<Client *>(ud);
+    if (ev->type == WSC_EV_OPEN) {
+      ++n->opened;
+      wsc_conn_send(c, WSC_OP_TEXT, "ping?", 5, 0, nullptr, nullptr);
+    } else if (ev->type == WSC_EV_MESSAGE) {
+      ++n->echoed;
+    } else if (ev->type == WSC_EV_CLOSE) {
+      ++n->closed;
+    }
+  };
+  std::string url = "ws://127.0.0.1:" + std::to_string(s.port) + "/";
+  std::vector<wsc_conn_t *> conns(1000);
+  for (auto &c : conns) ASSERT_EQ(wsc_connect(&c, t.loop, url.c_str(), nullptr, on_client, &counts), 0);
+  t.run_until([&] { return counts.echoed == 1000; }, 60000);
+  EXPECT_EQ(counts.opened, 1000);
+  EXPECT_EQ(wsc_server_connection_count(s.srv), 1000u);
+  for (auto &c : conns) EXPECT_EQ(wsc_conn_close(c, 1000, nullptr, 0), 0);
+  t.run_until([&] { return counts.closed == 1000; }, 60000);
+  EXPECT_EQ(wsc_server_connection_count(s.srv), 0u);
+  s.close();
+  t.close_clean();
+}
