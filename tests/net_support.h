@@ -47,6 +47,12 @@ class TestLoop {
     return ok;
   }
 
+  // Runs the loop for ms milliseconds, whatever happens.
+  void run_for(int ms) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    run_until([&] { return std::chrono::steady_clock::now() >= until; }, ms + 5000);
+  }
+
   // Runs until no wsc handle is open, then frees the loop: it must close clean.
   void close_clean() {
     run_until([&] { return wsc_loop_handle_count(loop) == 0; });

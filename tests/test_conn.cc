@@ -1,0 +1,432 @@
+// Connections (src/conn.cc), the same on both sides: messages of every size, completions,
+// ping/pong, the closing handshake from either side, close timeout, abrupt EOF, protocol errors,
+// calls from inside callbacks, getters, and the thread-safe send.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "net_support.h"
+
+using namespace wsc_test;
+
+namespace {
+
+struct Side {
+  Events events;
+  wsc_conn_t *conn = nullptr;
+  std::vector<std::string> messages;  // payloads, in full
+  std::function<void(wsc_conn_t *, const wsc_conn_event_t *)> hook;
+  bool closed = false;
+};
+
+void on_side(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
+  auto *s = static_cast<Side *>(ud);
+  std::string line = describe_conn_event(*ev);
+  if (ev->type == WSC_EV_MESSAGE) {
+    s->messages.emplace_back(reinterpret_cast<const char *>(ev->data), ev->len);
+    if (line.size() > 80) line = line.substr(0, 80);
+  }
+  s->events.log.push_back(line);
+  if (s->hook) s->hook(c, ev);
+  if (ev->type == WSC_EV_CLOSE) {
+    s->closed = true;
+    s->conn = nullptr;
+  }
+}
+
+// A wsc server and a wsc client connected to it on one loop.
+struct Pair {
+  explicit Pair(TestLoop &t, wsc_conn_options_t server_conn = WSC_CONN_OPTIONS_INIT,
+                wsc_conn_options_t client_conn = WSC_CONN_OPTIONS_INIT)
+      : loop(t), sconn(server_conn), cconn(client_conn) {
+    wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+    so.host = "127.0.0.1";
+    so.conn = &sconn;
+    EXPECT_EQ(wsc_server_new(&srv, t.loop, &so, on_server, this), 0);
+    wsc_addr_t a;
+    wsc_server_address(srv, &a);
+    port = static_cast<int>(a.port);
+    wsc_client_options_t co = WSC_CLIENT_OPTIONS_INIT;
+    co.conn = &cconn;
+    EXPECT_EQ(wsc_connect(&client.conn, t.loop, ("ws://127.0.0.1:" + std::to_string(port) + "/path?q=1").c_str(), &co,
+                          on_side, &client),
+              0);
+    t.run_until([&] { return client.events.has("open") && server.events.has("open"); });
+  }
+  static void on_server(wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+    auto *p = static_cast<Pair *>(ud);
+    if (ev->type == WSC_SERVER_CONNECTION) {
+      p->server.conn = ev->conn;
+      wsc_conn_set_callback(ev->conn, on_side, &p->server);
+    } else if (ev->type == WSC_SERVER_CLOSE) {
+      p->server_closed = true;
+    }
+  }
+  void finish() {
+    if (!server_closed) wsc_server_close(srv, 0);
+    loop.run_until([&] { return server_closed && client.closed; });
+  }
+  TestLoop &loop;
+  wsc_conn_options_t sconn, cconn;
+  wsc_server_t *srv = nullptr;
+  int port = 0;
+  Side server, client;
+  bool server_closed = false;
+};
+
+std::string payload(size_t n, bool text) {
+  std::string s(n, 'x');
+  for (size_t i = 0; i < n; ++i) s[i] = text ? static_cast<char>('a' + i % 26) : static_cast<char>(i * 7 + 3);
+  return s;
+}
+
+}  // namespace
+
+TEST(Conn, MessagesOfEverySizeBothWaysWithCompletions) {
+  TestLoop t;
+  wsc_conn_options_t big = WSC_CONN_OPTIONS_INIT;
+  big.max_message_size = 32u << 20;
+  Pair p(t, big, big);
+  const size_t sizes[] = {0, 1, 125, 126, 65535, 65536, 1u << 20, 16u << 20};
+  int completions = 0;
+  auto done = [](wsc_conn_t *, int status, void *ud) {
+    EXPECT_EQ(status, 0);
+    ++*static_cast<int *>(ud);
+  };
+  int sent = 0;
+  for (size_t n : sizes) {
+    for (bool text : {true, false}) {
+      std::string m = payload(n, text);
+      uint32_t op = text ? WSC_OP_TEXT : WSC_OP_BINARY;
+      ASSERT_EQ(wsc_conn_send(p.client.conn, op, m.data(), m.size(), 0, done, &completions), 0);
+      ASSERT_EQ(wsc_conn_send(p.server.conn, op, m.data(), m.size(), 0, done, &completions), 0);
+      sent += 2;
+    }
+  }
+  t.run_until([&] { return p.client.messages.size() == 16 && p.server.messages.size() == 16; },
+              30000);
+  EXPECT_EQ(completions, sent);
+  size_t i = 0;
+  for (size_t n : sizes) {
+    for (bool text : {true, false}) {
+      ASSERT_EQ(p.server.messages[i], payload(n, text)) << n;
+      ASSERT_EQ(p.client.messages[i], payload(n, text)) << n;
+      ++i;
+    }
+  }
+  wsc_conn_stats_t st{};
+  st.size = sizeof st;
+  ASSERT_EQ(wsc_conn_stats(p.client.conn, &st), 0);
+  EXPECT_EQ(st.messages_out, 16u);
+  EXPECT_EQ(st.messages_in, 16u);
+  EXPECT_GT(st.bytes_out, 2u * (16u << 20));
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, ClosingHandshakeFromTheClient) {
+  TestLoop t;
+  Pair p(t);
+  EXPECT_EQ(wsc_conn_close(p.client.conn, 4000, "done here", 9), 0);
+  EXPECT_EQ(wsc_conn_ready_state(p.client.conn), (uint32_t)WSC_CLOSING);
+  EXPECT_EQ(wsc_conn_send(p.client.conn, WSC_OP_TEXT, "late", 4, 0, nullptr, nullptr), WSC_ESTATE);
+  EXPECT_EQ(wsc_conn_close(p.client.conn, 1000, nullptr, 0), WSC_ESTATE);
+  t.run_until([&] { return p.client.closed && p.server.closed; });
+  EXPECT_EQ(p.server.events.log.back(), "close 4000 done here clean");
+  EXPECT_EQ(p.client.events.log.back(), "close 4000  clean");
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, ClosingHandshakeFromTheServer) {
+  TestLoop t;
+  Pair p(t);
+  EXPECT_EQ(wsc_conn_close(p.server.conn, 1001, "restart", 7), 0);
+  t.run_until([&] { return p.client.closed && p.server.closed; });
+  EXPECT_EQ(p.client.events.log.back(), "close 1001 restart clean");
+  EXPECT_EQ(p.server.events.log.back(), "close 1001  clean");
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, CloseValidatesCodeAndReason) {
+  TestLoop t;
+  Pair p(t);
+  std::string long_reason(124, 'r');
+  EXPECT_EQ(wsc_conn_close(p.client.conn, 1005, nullptr, 0), WSC_ECLOSECODE);
+  EXPECT_EQ(wsc_conn_close(p.client.conn, 1000, long_reason.data(), long_reason.size()), WSC_EMSGSIZE);
+  EXPECT_EQ(wsc_conn_close(p.client.conn, 1000, "\xff", 1), WSC_EUTF8);
+  EXPECT_EQ(wsc_conn_ready_state(p.client.conn), (uint32_t)WSC_OPEN);
+  EXPECT_EQ(wsc_conn_close(p.client.conn, 0, nullptr, 0), 0);
+  t.run_until([&] { return p.client.closed && p.server.closed; });
+  EXPECT_EQ(p.server.events.log.back(), "close 1005  clean");
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, PingPongWithPayloadAndAutomaticPong) {
+  TestLoop t;
+  wsc_conn_options_t manual = WSC_CONN_OPTIONS_INIT;
+  manual.flags = WSC_CONN_NO_AUTO_PONG;
+  Pair p(t, WSC_CONN_OPTIONS_INIT, manual);
+  ASSERT_EQ(wsc_conn_ping(p.client.conn, "are you there", 13, nullptr, nullptr), 0);
+  t.run_until([&] { return p.client.events.has("pong"); });
+  EXPECT_TRUE(p.server.events.has("ping are you there"));
+  EXPECT_TRUE(p.client.events.has("pong are you there"));
+  // The client answers no pings itself; the user does.
+  ASSERT_EQ(wsc_conn_ping(p.server.conn, "1", 1, nullptr, nullptr), 0);
+  t.run_until([&] { return p.client.events.has("ping 1"); });
+  t.run_for(50);  // give a pong (there should be none) time to arrive
+  EXPECT_FALSE(p.server.events.has("pong"));
+  ASSERT_EQ(wsc_conn_pong(p.client.conn, "manual", 6, nullptr, nullptr), 0);
+  t.run_until([&] { return p.server.events.has("pong manual"); });
+  std::string too_long(126, 'p');
+  EXPECT_EQ(wsc_conn_ping(p.client.conn, too_long.data(), too_long.size(), nullptr, nullptr), WSC_EMSGSIZE);
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, StreamedAndFragmentedMessages) {
+  TestLoop t;
+  wsc_conn_options_t frames = WSC_CONN_OPTIONS_INIT;
+  frames.flags = WSC_CONN_NO_ASSEMBLE;
+  wsc_conn_options_t split = WSC_CONN_OPTIONS_INIT;
+  split.flags = WSC_CONN_FRAGMENT;
+  split.fragment_threshold = 4;
+  Pair p(t, frames, split);
+  ASSERT_EQ(wsc_conn_send(p.client.conn, WSC_OP_TEXT, "abcdefghij", 10, 0, nullptr, nullptr), 0);
+  ASSERT_EQ(wsc_conn_send(p.client.conn, WSC_OP_BINARY, "12", 2, WSC_SEND_MORE, nullptr, nullptr), 0);
+  ASSERT_EQ(wsc_conn_send(p.client.conn, WSC_OP_BINARY, "34", 2, 0, nullptr, nullptr), 0);
+  t.run_until([&] { return p.server.events.count("fragment fin") == 2; });
+  EXPECT_EQ(p.server.events.log, (std::vector<std::string>{"open", "fragment more abcd", "fragment more efgh",
+                                                             "fragment fin ij", "fragment more 12", "fragment fin 34"}));
+  ASSERT_EQ(wsc_conn_send(p.server.conn, WSC_OP_TEXT, "x", 1, WSC_SEND_MORE, nullptr, nullptr), 0);
+  ASSERT_EQ(wsc_conn_send(p.server.conn, WSC_OP_TEXT, "y", 1, 0, nullptr, nullptr), 0);
+  t.run_until([&] { return p.client.events.has("text xy"); });
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, TerminateReports1006AndFailsPendingSends) {
+  TestLoop t;
+  Pair p(t);
+  int status = 99;
+  std::string big(8u << 20, 'b');
+  ASSERT_EQ(wsc_conn_send(p.client.conn, WSC_OP_BINARY, big.data(), big.size(), 0,
+                          [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) = st; }, &status),
+            0);
+  wsc_conn_terminate(p.client.conn);  // before the loop wrote anything
+  t.run_until([&] { return p.client.closed && p.server.closed; });
+  EXPECT_EQ(status, WSC_ECLOSED) << "a send that never went out gets its error";
+  EXPECT_EQ(p.client.events.log.back(), "close 1006  unclean");
+  EXPECT_EQ(p.server.events.log.back(), "close 1006  unclean") << "abrupt EOF";
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, CloseTimeoutWhenThePeerNeverAnswers) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  co.close_timeout_ms = 200;
+  so.host = "127.0.0.1";
+  so.conn = &co;
+  Side side;
+  wsc_server_t *srv;
+  bool srv_closed = false;
+  struct Ctx {
+    Side *side;
+    bool *closed;
+  } ctx{&side, &srv_closed};
+  ASSERT_EQ(wsc_server_new(&srv, t.loop, &so,
+                           [](wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+                             auto *c = static_cast<Ctx *>(ud);
+                             if (ev->type == WSC_SERVER_CONNECTION) {
+                               c->side->conn = ev->conn;
+                               wsc_conn_set_callback(ev->conn, on_side, c->side);
+                             }
+                             if (ev->type == WSC_SERVER_CLOSE) *c->closed = true;
+                           },
+                           &ctx),
+            0);
+  wsc_addr_t a;
+  wsc_server_address(srv, &a);
+  std::atomic<bool> stop{false};
+  RawPeer peer(static_cast<int>(a.port), [&](int fd) {
+    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    read_until(fd, "\r\n\r\n");
+    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // silent, socket open
+  });
+  t.run_until([&] { return side.events.has("open"); });
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(wsc_conn_close(side.conn, 1000, nullptr, 0), 0);
+  t.run_until([&] { return side.closed; });
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(ms, 150);
+  EXPECT_EQ(side.events.log.back(), "close 1006  unclean");
+  stop = true;
+  peer.join();
+  wsc_server_close(srv, 0);
+  t.run_until([&] { return srv_closed; });
+  t.close_clean();
+}
+
+TEST(Conn, ProtocolErrorFromThePeerFailsTheConnection) {
+  TestLoop t;
+  Pair p(t);
+  std::string got;
+  // An unmasked frame from a client: the server fails the connection with 1002.
+  RawPeer peer(p.port, [&](int fd) {
+    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    read_until(fd, "\r\n\r\n");
+    send_all(fd, std::string("\x81\x02hi", 4));
+    got = read_all(fd);
+  });
+  Side raw_side;
+  t.run_until([&] { return peer.done.load(); });
+  EXPECT_EQ(got, std::string("\x88\x02\x03\xea", 4)) << "a close frame with 1002, then the server's FIN";
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, CallsFromInsideCallbacks) {
+  TestLoop t;
+  Pair p(t);
+  int send_in_close = 0;
+  p.server.hook = [&](wsc_conn_t *c, const wsc_conn_event_t *ev) {
+    if (ev->type == WSC_EV_MESSAGE) {
+      EXPECT_EQ(wsc_conn_send(c, WSC_OP_TEXT, "last words", 10, 0, nullptr, nullptr), 0);
+      EXPECT_EQ(wsc_conn_close(c, 1000, "from a callback", 15), 0);
+    }
+    if (ev->type == WSC_EV_CLOSE) send_in_close = wsc_conn_send(c, WSC_OP_TEXT, "x", 1, 0, nullptr, nullptr);
+  };
+  p.client.hook = [&](wsc_conn_t *c, const wsc_conn_event_t *ev) {
+    if (ev->type == WSC_EV_MESSAGE) wsc_conn_terminate(c);  // terminate while the frames are parsed
+  };
+  ASSERT_EQ(wsc_conn_send(p.client.conn, WSC_OP_TEXT, "go", 2, 0, nullptr, nullptr), 0);
+  t.run_until([&] { return p.client.closed && p.server.closed; });
+  EXPECT_EQ(send_in_close, WSC_ESTATE);
+  EXPECT_EQ(p.client.events.log, (std::vector<std::string>{"upgrade 101", "open", "text last words", "close 1006  unclean"}))
+      << "terminate stops every event but the close";
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, Getters) {
+  TestLoop t;
+  Pair p(t);
+  EXPECT_EQ(std::string(wsc_conn_url(p.client.conn)), "ws://127.0.0.1:" + std::to_string(p.port) + "/path?q=1");
+  EXPECT_STREQ(wsc_conn_url(p.server.conn), "/path?q=1");
+  EXPECT_STREQ(wsc_conn_protocol(p.client.conn), "");
+  EXPECT_STREQ(wsc_conn_extensions(p.client.conn), "");
+  EXPECT_EQ(wsc_conn_is_server(p.server.conn), 1);
+  EXPECT_EQ(wsc_conn_is_server(p.client.conn), 0);
+  EXPECT_NE(wsc_conn_id(p.client.conn), wsc_conn_id(p.server.conn));
+  wsc_addr_t local, remote;
+  ASSERT_EQ(wsc_conn_local_address(p.client.conn, &local), 0);
+  ASSERT_EQ(wsc_conn_remote_address(p.server.conn, &remote), 0);
+  EXPECT_EQ(local.port, remote.port);
+  EXPECT_STREQ(remote.address, "127.0.0.1");
+  ASSERT_EQ(wsc_conn_remote_address(p.client.conn, &remote), 0);
+  EXPECT_EQ(remote.port, static_cast<uint32_t>(p.port));
+  EXPECT_EQ(wsc_conn_set_nodelay(p.client.conn, 0), 0);
+  int marker = 7;
+  wsc_conn_set_user_data(p.client.conn, &marker);
+  EXPECT_EQ(wsc_conn_user_data(p.client.conn), &marker);
+  wsc_conn_set_user_data(p.client.conn, &p.client);
+  EXPECT_EQ(wsc_conn_loop(p.client.conn), t.loop);
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, ThreadSafeSendFromAnotherThread) {
+  TestLoop t;
+  Pair p(t);
+  uint64_t id = wsc_conn_id(p.client.conn);
+  std::atomic<int> done{0};
+  std::thread worker([&] {
+    for (int i = 0; i < 100; ++i) {
+      std::string m = "msg " + std::to_string(i);
+      ASSERT_EQ(wsc_conn_send_threadsafe(t.loop, id, WSC_OP_TEXT, m.data(), m.size(),
+                                         [](wsc_conn_t *, int st, void *ud) {
+                                           EXPECT_EQ(st, 0);
+                                           ++*static_cast<std::atomic<int> *>(ud);
+                                         },
+                                         &done),
+                0);
+    }
+  });
+  t.run_until([&] { return p.server.messages.size() == 100; });
+  worker.join();
+  t.run_until([&] { return done == 100; });
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(p.server.messages[i], "msg " + std::to_string(i));
+  int missing = 0;
+  ASSERT_EQ(wsc_conn_send_threadsafe(t.loop, 987654321, WSC_OP_TEXT, "x", 1,
+                                     [](wsc_conn_t *c, int st, void *ud) {
+                                       EXPECT_EQ(c, nullptr);
+                                       *static_cast<int *>(ud) = st;
+                                     },
+                                     &missing),
+            0);
+  t.run_until([&] { return missing != 0; });
+  EXPECT_EQ(missing, WSC_ENOTFOUND);
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, APeerThatVanishesMidWriteDoesNotKillTheProcess) {
+  TestLoop t;
+  Pair p(t);
+  // The server writes 32 MiB to a raw client that reads a little and then disappears.
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.host = "127.0.0.1";
+  Side side;
+  wsc_server_t *srv;
+  bool srv_closed = false;
+  struct Ctx {
+    Side *side;
+    bool *closed;
+  } ctx{&side, &srv_closed};
+  ASSERT_EQ(wsc_server_new(&srv, t.loop, &so,
+                           [](wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+                             auto *c = static_cast<Ctx *>(ud);
+                             if (ev->type == WSC_SERVER_CONNECTION) {
+                               c->side->conn = ev->conn;
+                               wsc_conn_set_callback(ev->conn, on_side, c->side);
+                             }
+                             if (ev->type == WSC_SERVER_CLOSE) *c->closed = true;
+                           },
+                           &ctx),
+            0);
+  wsc_addr_t a;
+  wsc_server_address(srv, &a);
+  std::atomic<bool> opened{false};
+  RawPeer peer(static_cast<int>(a.port), [&](int fd) {
+    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    read_until(fd, "\r\n\r\n");
+    while (!opened) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    char buf[1000];
+    recv(fd, buf, sizeof buf, 0);
+    linger l{1, 0};  // close with a reset
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  });
+  t.run_until([&] { return side.events.has("open"); });
+  std::string big(1u << 20, 'z');
+  int failed = 0;
+  for (int i = 0; i < 32; ++i)
+    ASSERT_EQ(wsc_conn_send(side.conn, WSC_OP_BINARY, big.data(), big.size(), 0,
+                            [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) += st != 0; }, &failed),
+              0);
+  opened = true;
+  t.run_until([&] { return side.closed; }, 10000);
+  EXPECT_GT(failed, 0) << "sends that never reached the peer report an error";
+  EXPECT_EQ(side.events.log.back(), "close 1006  unclean");
+  peer.join();
+  wsc_server_close(srv, 0);
+  t.run_until([&] { return srv_closed; });
+  p.finish();
+  t.close_clean();
+}
