@@ -1,0 +1,247 @@
+// The client (src/client.cc): URLs, request options, and every way a server's answer can fail
+// the handshake, against raw servers that misbehave on purpose.
+#include <gtest/gtest.h>
+
+#include "http.h"
+#include "net_support.h"
+
+using namespace wsc_test;
+
+namespace {
+
+struct Client {
+  Events events;
+  bool closed = false;
+  std::vector<std::string> headers;  // of UPGRADE / UNEXPECTED_RESPONSE
+  static void on(wsc_conn_t *, const wsc_conn_event_t *ev, void *ud) {
+    auto *c = static_cast<Client *>(ud);
+    c->events.log.push_back(describe_conn_event(*ev));
+    for (size_t i = 0; i < ev->nheaders; ++i)
+      c->headers.push_back(std::string(ev->headers[i].name, ev->headers[i].name_len) + ": " +
+                           std::string(ev->headers[i].value, ev->headers[i].value_len));
+    if (ev->type == WSC_EV_CLOSE) c->closed = true;
+  }
+};
+
+// A raw server that reads the request and answers with `answer(key)`.
+std::string key_of(const std::string &request) {
+  size_t p = request.find("Sec-WebSocket-Key: ");
+  return p == std::string::npos ? "" : request.substr(p + 19, 24);
+}
+
+std::string good_101(const std::string &key, const std::string &extra = "") {
+  return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+         wsc::websocket_accept(key) + "\r\n" + extra + "\r\n";
+}
+
+std::vector<std::string> run_against(TestLoop &t, std::function<std::string(const std::string &request)> answer,
+                                     const wsc_client_options_t *opts = nullptr, std::string *request_seen = nullptr) {
+  RawServer server([&](int fd) {
+    std::string req = read_until(fd, "\r\n\r\n");
+    if (request_seen) *request_seen = req;
+    send_all(fd, answer(req));
+    read_all(fd);  // until the client closes
+  });
+  Client c;
+  wsc_conn_t *conn;
+  EXPECT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(server.port) + "/x").c_str(), opts, Client::on, &c),
+            0);
+  EXPECT_EQ(wsc_conn_ready_state(conn), (uint32_t)WSC_CONNECTING);
+  t.run_until([&] { return c.closed; });
+  return c.events.log;
+}
+
+}  // namespace
+
+TEST(Client, RejectsBadUrlsAtOnce) {
+  TestLoop t;
+  wsc_conn_t *c = reinterpret_cast<wsc_conn_t *>(0x1);
+  for (const char *url : {"", "ftp://host/", "ws://", "ws://host:0/", "ws://host:65536/", "ws://host:x/",
+                          "ws://host/#fragment", "ws://[::1/", "ws://user@host/", "ws://ho st/", "ws+unix://", "wss://host/"}) {
+    EXPECT_EQ(wsc_connect(&c, t.loop, url, nullptr, Client::on, nullptr), WSC_EURL) << url;
+    EXPECT_EQ(c, nullptr);
+  }
+  EXPECT_EQ(wsc_connect(&c, nullptr, "ws://host/", nullptr, Client::on, nullptr), WSC_EINVAL);
+  t.close_clean();
+}
+
+TEST(Client, RejectsBadRequestOptionsAtOnce) {
+  TestLoop t;
+  wsc_conn_t *c;
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  const char *bad_protocols[] = {"chat", "bad protocol"};
+  o.protocols = bad_protocols;
+  o.nprotocols = 2;
+  EXPECT_EQ(wsc_connect(&c, t.loop, "ws://127.0.0.1:1/", &o, Client::on, nullptr), WSC_EINVAL);
+  const char *dup[] = {"chat", "chat"};
+  o.protocols = dup;
+  EXPECT_EQ(wsc_connect(&c, t.loop, "ws://127.0.0.1:1/", &o, Client::on, nullptr), WSC_EINVAL);
+  o = wsc_client_options_t WSC_CLIENT_OPTIONS_INIT;
+  wsc_header_t h = {"X-Evil", 6, "a\r\nInjected: 1", 15};
+  o.headers = &h;
+  o.nheaders = 1;
+  EXPECT_EQ(wsc_connect(&c, t.loop, "ws://127.0.0.1:1/", &o, Client::on, nullptr), WSC_EINVAL);
+  o = wsc_client_options_t WSC_CLIENT_OPTIONS_INIT;
+  o.origin = "http://x\r\n";
+  EXPECT_EQ(wsc_connect(&c, t.loop, "ws://127.0.0.1:1/", &o, Client::on, nullptr), WSC_EINVAL);
+  t.close_clean();
+}
+
+TEST(Client, SendsItsRequestAndSeesTheUpgradeHeaders) {
+  TestLoop t;
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  const char *protocols[] = {"chat", "superchat"};
+  o.protocols = protocols;
+  o.nprotocols = 2;
+  o.origin = "https://example.org";
+  wsc_header_t h = {"X-Token", 7, "abc", 3};
+  o.headers = &h;
+  o.nheaders = 1;
+  std::string request;
+  Client c;
+  RawServer server([&](int fd) {
+    request = read_until(fd, "\r\n\r\n");
+    send_all(fd, good_101(key_of(request), "Sec-WebSocket-Protocol: superchat\r\nX-Hello: there\r\n"));
+    send_all(fd, std::string("\x88\x02\x03\xe8", 4));  // close at once
+    read_until(fd, "\x88");  // the client's answer (masked), then the server closes TCP first
+  });
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(server.port) + "/chat?x=1").c_str(), &o,
+                        [](wsc_conn_t *cn, const wsc_conn_event_t *ev, void *ud) {
+                          if (ev->type == WSC_EV_OPEN) EXPECT_STREQ(wsc_conn_protocol(cn), "superchat");
+                          Client::on(cn, ev, ud);
+                        },
+                        &c),
+            0);
+  t.run_until([&] { return c.closed; });
+  EXPECT_EQ(request.substr(0, request.find("\r\n")), "GET /chat?x=1 HTTP/1.1");
+  EXPECT_NE(request.find("Host: 127.0.0.1:" + std::to_string(server.port) + "\r\n"), std::string::npos);
+  EXPECT_NE(request.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
+  EXPECT_NE(request.find("Sec-WebSocket-Protocol: chat, superchat\r\n"), std::string::npos);
+  EXPECT_NE(request.find("Origin: https://example.org\r\n"), std::string::npos);
+  EXPECT_NE(request.find("X-Token: abc\r\n"), std::string::npos);
+  EXPECT_TRUE(wsc::websocket_key_valid(key_of(request)));
+  EXPECT_EQ(c.events.log, (std::vector<std::string>{"upgrade 101", "open", "close 1000  clean"}));
+  bool saw = false;
+  for (const auto &line : c.headers) saw |= line == "X-Hello: there";
+  EXPECT_TRUE(saw);
+  t.close_clean();
+}
+
+TEST(Client, ConnectionRefused) {
+  TestLoop t;
+  int port;
+  {
+    RawServer s([](int) {});  // find a free port, then close it
+    port = s.port;
+  }
+  Client c;
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(port) + "/").c_str(), nullptr, Client::on, &c), 0);
+  t.run_until([&] { return c.closed; });
+  ASSERT_EQ(c.events.log.size(), 2u);
+  EXPECT_EQ(c.events.log[0].rfind("error WSC_ECONNREFUSED", 0), 0u) << c.events.log[0];
+  EXPECT_EQ(c.events.log[1], "close 1006  unclean");
+  t.close_clean();
+}
+
+TEST(Client, UnexpectedResponseDeliversStatusHeadersAndBody) {
+  TestLoop t;
+  Client c;
+  RawServer server([&](int fd) {
+    read_until(fd, "\r\n\r\n");
+    send_all(fd, "HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nX-Why: policy\r\n\r\nforbidden");
+    read_all(fd);
+  });
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(server.port) + "/").c_str(), nullptr,
+                        Client::on, &c),
+            0);
+  t.run_until([&] { return c.closed; });
+  ASSERT_EQ(c.events.log.size(), 3u);
+  EXPECT_EQ(c.events.log[0], "unexpected-response 403 forbidden");
+  EXPECT_EQ(c.events.log[1], "error WSC_EUNEXPECTED_RESPONSE Unexpected server response: 403");
+  EXPECT_EQ(c.events.log[2], "close 1006  unclean");
+  bool saw = false;
+  for (const auto &line : c.headers) saw |= line == "X-Why: policy";
+  EXPECT_TRUE(saw);
+  t.close_clean();
+}
+
+TEST(Client, EveryInvalidHandshakeAnswerFails) {
+  struct Case {
+    const char *name;
+    std::function<std::string(const std::string &)> answer;
+    const char *error;
+    bool offer_protocol;
+  } cases[] = {
+      {"wrong accept", [](const std::string &) { return good_101("AAAAAAAAAAAAAAAAAAAAAA=="); }, "error WSC_EBAD_ACCEPT", false},
+      {"no upgrade header",
+       [](const std::string &r) {
+         std::string a = good_101(key_of(r));
+         return a.replace(a.find("Upgrade: websocket\r\n"), 20, "");
+       },
+       "error WSC_EBAD_RESPONSE", false},
+      {"unrequested protocol",
+       [](const std::string &r) { return good_101(key_of(r), "Sec-WebSocket-Protocol: chat\r\n"); },
+       "error WSC_EBAD_PROTOCOL", false},
+      {"protocol not offered",
+       [](const std::string &r) { return good_101(key_of(r), "Sec-WebSocket-Protocol: other\r\n"); },
+       "error WSC_EBAD_PROTOCOL", true},
+      {"no protocol chosen", [](const std::string &r) { return good_101(key_of(r)); }, "error WSC_EBAD_PROTOCOL", true},
+      {"unrequested extension",
+       [](const std::string &r) { return good_101(key_of(r), "Sec-WebSocket-Extensions: permessage-deflate\r\n"); },
+       "error WSC_EBAD_EXTENSION", false},
+      {"not HTTP", [](const std::string &) { return std::string("SSH-2.0-OpenSSH\r\n\r\n"); }, "error WSC_EBAD_RESPONSE",
+       false},
+  };
+  for (const auto &c : cases) {
+    TestLoop t;
+    wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+    const char *protocols[] = {"chat"};
+    if (c.offer_protocol) {
+      o.protocols = protocols;
+      o.nprotocols = 1;
+    }
+    auto log = run_against(t, c.answer, &o);
+    ASSERT_EQ(log.size(), 2u) << c.name;
+    EXPECT_EQ(log[0].rfind(c.error, 0), 0u) << c.name << ": " << log[0];
+    EXPECT_EQ(log[1], "close 1006  unclean") << c.name;
+    t.close_clean();
+  }
+}
+
+TEST(Client, HandshakeTimeout) {
+  TestLoop t;
+  std::atomic<bool> stop{false};
+  RawServer server([&](int fd) {
+    read_until(fd, "\r\n\r\n");
+    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // never answers
+  });
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  o.handshake_timeout_ms = 100;
+  Client c;
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(server.port) + "/").c_str(), &o, Client::on, &c),
+            0);
+  t.run_until([&] { return c.closed; });
+  stop = true;
+  ASSERT_EQ(c.events.log.size(), 2u);
+  EXPECT_EQ(c.events.log[0], "error WSC_EHANDSHAKE_TIMEOUT Opening handshake has timed out");
+  t.close_clean();
+}
+
+TEST(Client, CloseWhileConnectingFailsTheConnection) {
+  TestLoop t;
+  RawServer server([&](int fd) { read_all(fd); });
+  Client c;
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://localhost:" + std::to_string(server.port) + "/").c_str(), nullptr,
+                        Client::on, &c),
+            0);
+  EXPECT_EQ(wsc_conn_close(conn, 1000, nullptr, 0), 0);  // still resolving "localhost"
+  t.run_until([&] { return c.closed; });
+  EXPECT_EQ(c.events.log.size(), 2u);
+  EXPECT_EQ(c.events.log.back(), "close 1006  unclean");
+  t.close_clean();
+}
