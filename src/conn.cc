@@ -92,10 +92,7 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
   loop->conns[id] = this;
 }
 
-wsc_conn_s::~wsc_conn_s() {
-  loop->conns.erase(id);
-  if (hs && hs->addrs) uv_freeaddrinfo(hs->addrs);
-}
+wsc_conn_s::~wsc_conn_s() { loop->conns.erase(id); }
 
 bool wsc_conn_s::start_reading() {
   io.handle.data = this;

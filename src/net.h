@@ -66,6 +66,11 @@ struct WriteReq {
 struct Handshake {
   Handshake(wsc::HttpParser::Kind kind, size_t max_headers, size_t max_head_bytes)
       : http(kind, max_headers, max_head_bytes, 64 * 1024) {}
+  ~Handshake() {
+    if (addrs) uv_freeaddrinfo(addrs);
+  }
+  Handshake(const Handshake &) = delete;
+  Handshake &operator=(const Handshake &) = delete;
   wsc::HttpParser http;
   // client
   std::string request;  // the GET request
