@@ -142,7 +142,9 @@ TEST(Server, EveryHandshakeRejectionHasItsStatus) {
     std::string answer = s.exchange(c.bytes);
     EXPECT_EQ(status_line(answer), c.status) << c.name << ": " << answer;
     EXPECT_NE(answer.find("Content-Length: "), std::string::npos) << c.name;
-    if (c.name == "version 8") EXPECT_NE(answer.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
+    if (c.name == "version 8") {
+      EXPECT_NE(answer.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
+    }
   }
   EXPECT_EQ(s.client_errors.size(), sizeof cases / sizeof cases[0] - 1) << "every failure but plain HTTP is a client error";
   EXPECT_TRUE(s.conns.empty());
