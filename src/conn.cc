@@ -187,7 +187,7 @@ void wsc_conn_s::flush() {
   }
   written += sent;
   stats.bytes_out = written;
-  out.clear_and_trim(64 * 1024);
+  out.clear_and_trim(4096);  // an idle connection keeps at most a small write buffer
   complete_upto(written, 0);
   if (!finishing && inflight == nullptr) after_flush();
 }

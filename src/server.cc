@@ -226,7 +226,16 @@ void on_server_handle_closed(uv_handle_t *h) {
 
 void on_connection(uv_stream_t *listener, int status) {
   auto *srv = static_cast<wsc_server_s *>(listener->data);
-  if (status < 0 || srv->closing) return;
+  if (srv->closing) return;
+  if (status < 0) {  // e.g. out of file descriptors: report it; the server keeps listening
+    std::string message = std::string("accept failed: ") + uv_strerror(status);
+    wsc_server_event_t ev{};
+    ev.type = WSC_SERVER_ERROR;
+    ev.error = wsc::from_uv(status);
+    ev.message = message.c_str();
+    srv->emit(ev);
+    return;
+  }
   auto *c = new (std::nothrow) wsc_conn_s(srv->loop, true, srv->conn_opts);
   if (c == nullptr) return;
   c->server = srv;
