@@ -28,6 +28,14 @@ void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out);
 constexpr size_t kReadBufferSize = 64 * 1024;
 }  // namespace wsc
 
+// A TCP or Unix socket stream, seen as whichever libuv type a call needs.
+union StreamHandle {
+  uv_handle_t handle;
+  uv_stream_t stream;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+};
+
 struct wsc_loop_s {
   uv_loop_t *uv = nullptr;
   uv_loop_t own;
@@ -117,12 +125,7 @@ struct wsc_conn_s {
   bool is_server;
   wsc_server_s *server = nullptr;
   bool announced = false;  // the user knows this connection (server: CONNECTION was delivered)
-  union {
-    uv_handle_t handle;
-    uv_stream_t stream;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } io;
+  StreamHandle io;
   bool io_init = false;
   bool is_pipe = false;
   uv_timer_t timer;
@@ -169,12 +172,7 @@ struct wsc_server_s {
   wsc_server_options_t opts;
   wsc_conn_options_t conn_opts;
   std::string host, unix_path, path;
-  union {
-    uv_handle_t handle;
-    uv_stream_t stream;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } io;
+  StreamHandle io;
   bool is_pipe = false;
   bool closing = false;
   bool listen_closed = false;

@@ -74,6 +74,44 @@ struct Pair {
   bool server_closed = false;
 };
 
+// A wsc server whose one connection is recorded in `side`, for tests with a raw client.
+struct SoloServer {
+  SoloServer(TestLoop &t, wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT) : loop(t), conn_opts(co) {
+    wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+    so.host = "127.0.0.1";
+    so.conn = &conn_opts;
+    EXPECT_EQ(wsc_server_new(&srv, t.loop, &so, on_server, this), 0);
+    wsc_addr_t a;
+    wsc_server_address(srv, &a);
+    port = static_cast<int>(a.port);
+  }
+  static void on_server(wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+    auto *s = static_cast<SoloServer *>(ud);
+    if (ev->type == WSC_SERVER_CONNECTION) {
+      s->side.conn = ev->conn;
+      wsc_conn_set_callback(ev->conn, on_side, &s->side);
+    }
+    if (ev->type == WSC_SERVER_CLOSE) s->closed = true;
+  }
+  void close() {
+    wsc_server_close(srv, 0);
+    loop.run_until([&] { return closed; });
+  }
+  TestLoop &loop;
+  wsc_conn_options_t conn_opts;
+  wsc_server_t *srv = nullptr;
+  int port = 0;
+  Side side;
+  bool closed = false;
+};
+
+// A raw client's opening handshake; returns once the 101 has been read.
+void raw_handshake(int fd) {
+  send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  read_until(fd, "\r\n\r\n");
+}
+
 std::string payload(size_t n, bool text) {
   std::string s(n, 'x');
   for (size_t i = 0; i < n; ++i) s[i] = text ? static_cast<char>('a' + i % 26) : static_cast<char>(i * 7 + 3);
@@ -226,68 +264,42 @@ TEST(Conn, TerminateReports1006AndFailsPendingSends) {
 
 TEST(Conn, CloseTimeoutWhenThePeerNeverAnswers) {
   TestLoop t;
-  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   co.close_timeout_ms = 200;
-  so.host = "127.0.0.1";
-  so.conn = &co;
-  Side side;
-  wsc_server_t *srv;
-  bool srv_closed = false;
-  struct Ctx {
-    Side *side;
-    bool *closed;
-  } ctx{&side, &srv_closed};
-  ASSERT_EQ(wsc_server_new(&srv, t.loop, &so,
-                           [](wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
-                             auto *c = static_cast<Ctx *>(ud);
-                             if (ev->type == WSC_SERVER_CONNECTION) {
-                               c->side->conn = ev->conn;
-                               wsc_conn_set_callback(ev->conn, on_side, c->side);
-                             }
-                             if (ev->type == WSC_SERVER_CLOSE) *c->closed = true;
-                           },
-                           &ctx),
-            0);
-  wsc_addr_t a;
-  wsc_server_address(srv, &a);
+  SoloServer s(t, co);
   std::atomic<bool> stop{false};
-  RawPeer peer(static_cast<int>(a.port), [&](int fd) {
-    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-    read_until(fd, "\r\n\r\n");
+  RawPeer peer(s.port, [&](int fd) {
+    raw_handshake(fd);
     while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // silent, socket open
   });
-  t.run_until([&] { return side.events.has("open"); });
+  t.run_until([&] { return s.side.events.has("open"); });
   auto start = std::chrono::steady_clock::now();
-  ASSERT_EQ(wsc_conn_close(side.conn, 1000, nullptr, 0), 0);
-  t.run_until([&] { return side.closed; });
+  ASSERT_EQ(wsc_conn_close(s.side.conn, 1000, nullptr, 0), 0);
+  t.run_until([&] { return s.side.closed; });
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GE(ms, 150);
-  EXPECT_EQ(side.events.log.back(), "close 1006  unclean");
+  EXPECT_EQ(s.side.events.log.back(), "close 1006  unclean");
   stop = true;
   peer.join();
-  wsc_server_close(srv, 0);
-  t.run_until([&] { return srv_closed; });
+  s.close();
   t.close_clean();
 }
 
 TEST(Conn, ProtocolErrorFromThePeerFailsTheConnection) {
   TestLoop t;
-  Pair p(t);
+  SoloServer s(t);
   std::string got;
   // An unmasked frame from a client: the server fails the connection with 1002.
-  RawPeer peer(p.port, [&](int fd) {
-    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-    read_until(fd, "\r\n\r\n");
+  RawPeer peer(s.port, [&](int fd) {
+    raw_handshake(fd);
     send_all(fd, std::string("\x81\x02hi", 4));
     got = read_all(fd);
   });
-  Side raw_side;
-  t.run_until([&] { return peer.done.load(); });
+  t.run_until([&] { return peer.done.load() && s.side.closed; });
   EXPECT_EQ(got, std::string("\x88\x02\x03\xea", 4)) << "a close frame with 1002, then the server's FIN";
-  p.finish();
+  EXPECT_EQ(s.side.events.log, (std::vector<std::string>{"open", "error WSC_ERR_EXPECTED_MASK MASK must be set",
+                                                          "close 1006  unclean"}));
+  s.close();
   t.close_clean();
 }
 
@@ -378,55 +390,29 @@ TEST(Conn, ThreadSafeSendFromAnotherThread) {
 
 TEST(Conn, APeerThatVanishesMidWriteDoesNotKillTheProcess) {
   TestLoop t;
-  Pair p(t);
-  // The server writes 32 MiB to a raw client that reads a little and then disappears.
-  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
-  so.host = "127.0.0.1";
-  Side side;
-  wsc_server_t *srv;
-  bool srv_closed = false;
-  struct Ctx {
-    Side *side;
-    bool *closed;
-  } ctx{&side, &srv_closed};
-  ASSERT_EQ(wsc_server_new(&srv, t.loop, &so,
-                           [](wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
-                             auto *c = static_cast<Ctx *>(ud);
-                             if (ev->type == WSC_SERVER_CONNECTION) {
-                               c->side->conn = ev->conn;
-                               wsc_conn_set_callback(ev->conn, on_side, c->side);
-                             }
-                             if (ev->type == WSC_SERVER_CLOSE) *c->closed = true;
-                           },
-                           &ctx),
-            0);
-  wsc_addr_t a;
-  wsc_server_address(srv, &a);
+  SoloServer s(t);
+  // The server writes 32 MiB to a raw client that reads a little and then resets the connection.
   std::atomic<bool> opened{false};
-  RawPeer peer(static_cast<int>(a.port), [&](int fd) {
-    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-    read_until(fd, "\r\n\r\n");
+  RawPeer peer(s.port, [&](int fd) {
+    raw_handshake(fd);
     while (!opened) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     char buf[1000];
     recv(fd, buf, sizeof buf, 0);
     linger l{1, 0};  // close with a reset
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   });
-  t.run_until([&] { return side.events.has("open"); });
+  t.run_until([&] { return s.side.events.has("open"); });
   std::string big(1u << 20, 'z');
   int failed = 0;
   for (int i = 0; i < 32; ++i)
-    ASSERT_EQ(wsc_conn_send(side.conn, WSC_OP_BINARY, big.data(), big.size(), 0,
+    ASSERT_EQ(wsc_conn_send(s.side.conn, WSC_OP_BINARY, big.data(), big.size(), 0,
                             [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) += st != 0; }, &failed),
               0);
   opened = true;
-  t.run_until([&] { return side.closed; }, 10000);
+  t.run_until([&] { return s.side.closed; }, 10000);
   EXPECT_GT(failed, 0) << "sends that never reached the peer report an error";
-  EXPECT_EQ(side.events.log.back(), "close 1006  unclean");
+  EXPECT_EQ(s.side.events.log.back(), "close 1006  unclean");
   peer.join();
-  wsc_server_close(srv, 0);
-  t.run_until([&] { return srv_closed; });
-  p.finish();
+  s.close();
   t.close_clean();
 }
