@@ -245,3 +245,36 @@ TEST(Client, CloseWhileConnectingFailsTheConnection) {
   EXPECT_EQ(c.events.log.back(), "close 1006  unclean");
   t.close_clean();
 }
+
+TEST(Client, ConnectTimeout) {
+  // A listener that never accepts, with its accept queue full: further SYNs go unanswered.
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(lfd, 0), 0);
+  socklen_t len = sizeof a;
+  getsockname(lfd, reinterpret_cast<sockaddr *>(&a), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+    fillers.push_back(fd);
+  }
+  usleep(50000);
+  TestLoop t;
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  o.connect_timeout_ms = 200;
+  Client c;
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/").c_str(), &o,
+                        Client::on, &c),
+            0);
+  t.run_until([&] { return c.closed; });
+  ASSERT_EQ(c.events.log.size(), 2u);
+  EXPECT_EQ(c.events.log[0], "error WSC_ETIMEDOUT connect timed out");
+  t.close_clean();
+  for (int fd : fillers) close(fd);
+  close(lfd);
+}
