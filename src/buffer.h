@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace wsc {
 
@@ -57,6 +58,11 @@ class ByteBuffer {
   void clear_and_trim(size_t keep) {
     size_ = 0;
     if (cap_ > keep) release();
+  }
+  void swap(ByteBuffer &other) {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(cap_, other.cap_);
   }
   void release() {
     std::free(data_);

@@ -67,6 +67,7 @@ void on_write_done(uv_write_t *req, int status) {
   c->written = end;
   c->stats.bytes_out = end;
   c->complete_upto(end, 0);
+  c->after_progress();
   if (!c->finishing) c->flush();
 }
 
@@ -82,6 +83,10 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
       is_server(server_side),
       flags(o.flags),
       close_timeout_ms(o.close_timeout_ms),
+      high_water(o.high_water_mark),
+      low_water(o.low_water_mark),
+      max_buffered(o.max_buffered),
+      overflow_policy(o.overflow_policy),
       rx(receiver_config(server_side, o), receiver_sink, this),
       tx(server_side ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (o.flags & WSC_CONN_FRAGMENT) != 0, o.fragment_threshold,
          sender_write, this) {
@@ -96,7 +101,36 @@ wsc_conn_s::~wsc_conn_s() { loop->conns.erase(id); }
 
 bool wsc_conn_s::start_reading() {
   io.handle.data = this;
-  return uv_read_start(&io.stream, on_alloc, on_read) == 0;
+  reading = true;
+  return paused || uv_read_start(&io.stream, on_alloc, on_read) == 0;
+}
+
+void wsc_conn_s::feed_frames(uint8_t *p, size_t n) {
+  if (!pending_in.empty() || paused) {  // keep the order: what was read before goes first
+    if (!pending_in.append(p, n, SIZE_MAX)) return fail(WSC_ENOMEM, "out of memory");
+    return process_pending();
+  }
+  size_t used = 0;
+  rx.feed(p, n, &used);
+  // Paused by a callback: keep the rest (only it: the read buffer is the loop's) for resume.
+  if (used < n && paused && !finishing && !pending_in.append(p + used, n - used, SIZE_MAX))
+    fail(WSC_ENOMEM, "out of memory");
+}
+
+void wsc_conn_s::process_pending() {
+  while (!pending_in.empty() && !paused && !finishing) {
+    wsc::ByteBuffer batch;
+    batch.swap(pending_in);
+    size_t used = 0;
+    rx.feed(batch.data(), batch.size(), &used);
+    if (used < batch.size() && paused && !finishing) {
+      wsc::ByteBuffer rest;
+      if (!rest.append(batch.data() + used, batch.size() - used, SIZE_MAX) ||
+          !rest.append(pending_in.data(), pending_in.size(), SIZE_MAX))
+        return fail(WSC_ENOMEM, "out of memory");
+      rest.swap(pending_in);
+    }
+  }
 }
 
 void wsc_conn_s::on_data(uint8_t *p, size_t n) {
@@ -115,8 +149,7 @@ void wsc_conn_s::on_data(uint8_t *p, size_t n) {
     return;
   }
   if (close_received && rx.state() == wsc::Receiver::kClosed) return;
-  size_t used = 0;
-  rx.feed(p, n, &used);
+  feed_frames(p, n);
 }
 
 void wsc_conn_s::on_eof() {
@@ -153,6 +186,7 @@ void wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n) {
 }
 
 void wsc_conn_s::flush() {
+  if (!pending_in.empty() && !paused) process_pending();  // resumed: deliver what waited
   if (finishing || inflight != nullptr || !io_init) return;
   if (out.empty()) {
     after_flush();
@@ -189,6 +223,7 @@ void wsc_conn_s::flush() {
   stats.bytes_out = written;
   out.clear_and_trim(4096);  // an idle connection keeps at most a small write buffer
   complete_upto(written, 0);
+  after_progress();
   if (!finishing && inflight == nullptr) after_flush();
 }
 
@@ -209,6 +244,26 @@ void wsc_conn_s::complete_upto(uint64_t written_total, int status) {
   }
 }
 
+void wsc_conn_s::after_progress() {
+  if (!backpressure || finishing || buffered() > low_water) return;
+  backpressure = false;
+  wsc_conn_event_t ev{};
+  ev.type = WSC_EV_DRAIN;
+  emit(ev);
+}
+
+int wsc_conn_s::admit_send() {
+  if (max_buffered == 0 || buffered() <= max_buffered) return 0;
+  // A consumer this slow would make the queue grow without end: apply the policy.
+  if (overflow_policy == WSC_OVERFLOW_CLOSE && !close_sent) {
+    tx.close(WSC_CLOSE_POLICY_VIOLATION, reinterpret_cast<const uint8_t *>("send queue is full"), 18);
+    close_sent = true;
+    state = WSC_CLOSING;
+    start_timer(close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+  }
+  return WSC_EQUEUEFULL;
+}
+
 void wsc_conn_s::emit(wsc_conn_event_t &ev) {
   if (cb && !final_done) cb(this, &ev, user_data);
 }
@@ -222,8 +277,7 @@ void wsc_conn_s::open(const std::string &rest) {
   emit(ev);
   if (!rest.empty() && !finishing && state == WSC_OPEN) {
     std::string copy = rest;  // the receiver unmasks in place
-    size_t used;
-    rx.feed(reinterpret_cast<uint8_t *>(&copy[0]), copy.size(), &used);
+    feed_frames(reinterpret_cast<uint8_t *>(&copy[0]), copy.size());
   }
 }
 
@@ -356,32 +410,36 @@ void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *user_data) {
   conn->user_data = user_data;
 }
 
-static int conn_queue_result(wsc_conn_t *conn, int rc, bool message, wsc_send_cb cb, void *user_data) {
+// Every send: state and flow control, the frames, the completion, and backpressure.
+template <typename Produce>
+static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_data, Produce produce) {
+  if (conn == nullptr) return WSC_EINVAL;
+  if (conn->state != WSC_OPEN || conn->finishing) return WSC_ESTATE;
+  int rc = conn->admit_send();
+  if (rc == 0) rc = produce();
   if (rc != 0) return rc;
   if (conn->end_error == WSC_ENOMEM) return WSC_ENOMEM;
   if (message) ++conn->stats.messages_out;
   conn->completions.push_back(Completion{conn->queued, cb, user_data});
+  if (conn->high_water != 0 && conn->buffered() >= conn->high_water) {
+    conn->backpressure = true;
+    return WSC_SEND_BACKPRESSURE;
+  }
   return 0;
 }
 
 int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags, wsc_send_cb cb,
                   void *user_data) {
-  if (conn == nullptr) return WSC_EINVAL;
-  if (conn->state != WSC_OPEN || conn->finishing) return WSC_ESTATE;
-  int rc = conn->tx.send(opcode, static_cast<const uint8_t *>(data), len, flags);
-  return conn_queue_result(conn, rc, (flags & WSC_SEND_MORE) == 0, cb, user_data);
+  return conn_send(conn, (flags & WSC_SEND_MORE) == 0, cb, user_data,
+                   [&] { return conn->tx.send(opcode, static_cast<const uint8_t *>(data), len, flags); });
 }
 
 int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {
-  if (conn == nullptr) return WSC_EINVAL;
-  if (conn->state != WSC_OPEN || conn->finishing) return WSC_ESTATE;
-  return conn_queue_result(conn, conn->tx.ping(static_cast<const uint8_t *>(data), len), false, cb, user_data);
+  return conn_send(conn, false, cb, user_data, [&] { return conn->tx.ping(static_cast<const uint8_t *>(data), len); });
 }
 
 int wsc_conn_pong(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {
-  if (conn == nullptr) return WSC_EINVAL;
-  if (conn->state != WSC_OPEN || conn->finishing) return WSC_ESTATE;
-  return conn_queue_result(conn, conn->tx.pong(static_cast<const uint8_t *>(data), len), false, cb, user_data);
+  return conn_send(conn, false, cb, user_data, [&] { return conn->tx.pong(static_cast<const uint8_t *>(data), len); });
 }
 
 namespace {
@@ -413,7 +471,7 @@ int wsc_conn_send_threadsafe(wsc_loop_t *loop, uint64_t conn_id, uint32_t opcode
           return;
         }
         int r = wsc_conn_send(it->second, j->opcode, j->data.data(), j->data.size(), 0, j->cb, j->user_data);
-        if (r != 0 && j->cb) j->cb(it->second, r, j->user_data);
+        if (r < 0 && j->cb) j->cb(it->second, r, j->user_data);  // queued (0 or backpressure): cb comes later
       },
       job);
   if (rc != 0) delete job;
@@ -440,6 +498,25 @@ int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t r
 void wsc_conn_terminate(wsc_conn_t *conn) {
   if (conn) conn->finish();
 }
+
+uint64_t wsc_conn_buffered_amount(const wsc_conn_t *conn) { return conn ? conn->buffered() : 0; }
+
+void wsc_conn_pause(wsc_conn_t *conn) {
+  if (conn == nullptr || conn->paused || conn->finishing) return;
+  conn->paused = true;
+  conn->rx.pause();
+  if (conn->reading) uv_read_stop(&conn->io.stream);
+}
+
+void wsc_conn_resume(wsc_conn_t *conn) {
+  if (conn == nullptr || !conn->paused || conn->finishing) return;
+  conn->paused = false;
+  conn->rx.resume();
+  if (!conn->pending_in.empty()) conn->loop->mark_dirty(conn);  // delivered on the next pass
+  if (conn->reading) uv_read_start(&conn->io.stream, on_alloc, on_read);
+}
+
+int wsc_conn_is_paused(const wsc_conn_t *conn) { return conn && conn->paused ? 1 : 0; }
 
 uint32_t wsc_conn_ready_state(const wsc_conn_t *conn) { return conn ? conn->state : uint32_t{WSC_CLOSED}; }
 uint64_t wsc_conn_id(const wsc_conn_t *conn) { return conn ? conn->id : 0; }

@@ -109,6 +109,11 @@ struct wsc_conn_s {
   void flush();
   void after_flush();
   void complete_upto(uint64_t written_total, int status);
+  void after_progress();     // completions ran: maybe DRAIN
+  void feed_frames(uint8_t *p, size_t n);
+  void process_pending();    // parse what was read while paused
+  int admit_send();          // flow control before a send: 0 or WSC_EQUEUEFULL
+  uint64_t buffered() const { return queued - written; }
 
   // ---- the WebSocket ----
   void open(const std::string &rest);  // the handshake succeeded; rest: bytes after it
@@ -135,6 +140,12 @@ struct wsc_conn_s {
   void *user_data = nullptr;
   uint32_t flags;
   uint32_t close_timeout_ms;
+  uint64_t high_water, low_water, max_buffered;
+  uint32_t overflow_policy;
+  bool backpressure = false;  // a send reported WSC_SEND_BACKPRESSURE; DRAIN is owed
+  bool paused = false;
+  bool reading = false;
+  wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
 
   wsc::Receiver rx;
   wsc::Sender tx;

@@ -92,6 +92,7 @@ inline std::string describe_conn_event(const wsc_conn_event_t &ev) {
     case WSC_EV_ERROR: return std::string("error ") + wsc_err_name(ev.error) + " " + (ev.message ? ev.message : "");
     case WSC_EV_UPGRADE: return "upgrade " + std::to_string(ev.code);
     case WSC_EV_UNEXPECTED_RESPONSE: return "unexpected-response " + std::to_string(ev.code) + " " + data;
+    case WSC_EV_DRAIN: return "drain";
   }
   return "?";
 }

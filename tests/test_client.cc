@@ -108,7 +108,9 @@ TEST(Client, SendsItsRequestAndSeesTheUpgradeHeaders) {
   wsc_conn_t *conn;
   ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(server.port) + "/chat?x=1").c_str(), &o,
                         [](wsc_conn_t *cn, const wsc_conn_event_t *ev, void *ud) {
-                          if (ev->type == WSC_EV_OPEN) EXPECT_STREQ(wsc_conn_protocol(cn), "superchat");
+                          if (ev->type == WSC_EV_OPEN) {
+                            EXPECT_STREQ(wsc_conn_protocol(cn), "superchat");
+                          }
                           Client::on(cn, ev, ud);
                         },
                         &c),

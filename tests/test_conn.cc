@@ -136,8 +136,8 @@ TEST(Conn, MessagesOfEverySizeBothWaysWithCompletions) {
     for (bool text : {true, false}) {
       std::string m = payload(n, text);
       uint32_t op = text ? WSC_OP_TEXT : WSC_OP_BINARY;
-      ASSERT_EQ(wsc_conn_send(p.client.conn, op, m.data(), m.size(), 0, done, &completions), 0);
-      ASSERT_EQ(wsc_conn_send(p.server.conn, op, m.data(), m.size(), 0, done, &completions), 0);
+      ASSERT_GE(wsc_conn_send(p.client.conn, op, m.data(), m.size(), 0, done, &completions), 0);
+      ASSERT_GE(wsc_conn_send(p.server.conn, op, m.data(), m.size(), 0, done, &completions), 0);
       sent += 2;
     }
   }
@@ -252,7 +252,7 @@ TEST(Conn, TerminateReports1006AndFailsPendingSends) {
   std::string big(8u << 20, 'b');
   ASSERT_EQ(wsc_conn_send(p.client.conn, WSC_OP_BINARY, big.data(), big.size(), 0,
                           [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) = st; }, &status),
-            0);
+            WSC_SEND_BACKPRESSURE) << "8 MiB is over the 64 KiB high-water mark";
   wsc_conn_terminate(p.client.conn);  // before the loop wrote anything
   t.run_until([&] { return p.client.closed && p.server.closed; });
   EXPECT_EQ(status, WSC_ECLOSED) << "a send that never went out gets its error";
@@ -405,7 +405,7 @@ TEST(Conn, APeerThatVanishesMidWriteDoesNotKillTheProcess) {
   std::string big(1u << 20, 'z');
   int failed = 0;
   for (int i = 0; i < 32; ++i)
-    ASSERT_EQ(wsc_conn_send(s.side.conn, WSC_OP_BINARY, big.data(), big.size(), 0,
+    ASSERT_GE(wsc_conn_send(s.side.conn, WSC_OP_BINARY, big.data(), big.size(), 0,
                             [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) += st != 0; }, &failed),
               0);
   opened = true;
@@ -414,5 +414,94 @@ TEST(Conn, APeerThatVanishesMidWriteDoesNotKillTheProcess) {
   EXPECT_EQ(s.side.events.log.back(), "close 1006  unclean");
   peer.join();
   s.close();
+  t.close_clean();
+}
+
+TEST(Conn, SlowConsumerBackpressureCapAndDrain) {
+  for (uint32_t policy : {WSC_OVERFLOW_DROP, WSC_OVERFLOW_CLOSE}) {
+    TestLoop t;
+    wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+    co.high_water_mark = 256 * 1024;
+    co.low_water_mark = 64 * 1024;
+    co.max_buffered = 1024 * 1024;
+    co.overflow_policy = policy;
+    co.close_timeout_ms = 300;
+    SoloServer s(t, co);
+    std::atomic<bool> start_reading{false};
+    std::atomic<size_t> drained{0};
+    RawPeer peer(s.port, [&](int fd) {
+      raw_handshake(fd);
+      while (!start_reading) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a consumer that stalls
+      drained = read_all(fd).size();
+    });
+    t.run_until([&] { return s.side.events.has("open"); });
+    std::string chunk(64 * 1024, 'q');
+    int completed = 0, failed = 0, sends = 0, backpressure = 0, full = 0;
+    auto done = [](wsc_conn_t *, int st, void *ud) {
+      auto *counts = static_cast<std::pair<int *, int *> *>(ud);
+      ++*(st == 0 ? counts->first : counts->second);
+    };
+    std::pair<int *, int *> counts{&completed, &failed};
+    // Send until the cap refuses; let the loop write between sends so the kernel buffers fill.
+    for (int i = 0; i < 2000 && full == 0; ++i) {
+      int rc = wsc_conn_send(s.side.conn, WSC_OP_BINARY, chunk.data(), chunk.size(), 0, done, &counts);
+      if (rc == WSC_SEND_BACKPRESSURE) ++backpressure;
+      if (rc == WSC_EQUEUEFULL) ++full;
+      if (rc >= 0) ++sends;
+      EXPECT_LE(wsc_conn_buffered_amount(s.side.conn), co.max_buffered + chunk.size() + 16) << "the queue is bounded";
+      wsc_loop_run(t.loop, WSC_RUN_NOWAIT);
+    }
+    EXPECT_GT(backpressure, 0) << "backpressure is reported before the cap";
+    ASSERT_EQ(full, 1) << "the cap refused a send";
+    if (policy == WSC_OVERFLOW_DROP) {
+      EXPECT_EQ(wsc_conn_ready_state(s.side.conn), (uint32_t)WSC_OPEN) << "DROP keeps the connection";
+      start_reading = true;  // the consumer wakes up: the queue drains and DRAIN fires
+      t.run_until([&] { return s.side.events.has("drain"); }, 10000);
+      t.run_until([&] { return completed == sends; }, 10000);
+      EXPECT_EQ(wsc_conn_buffered_amount(s.side.conn), 0u);
+      EXPECT_GE(wsc_conn_send(s.side.conn, WSC_OP_TEXT, "ok", 2, 0, nullptr, nullptr), 0) << "sending works again";
+      wsc_conn_close(s.side.conn, 1000, nullptr, 0);
+    } else {
+      EXPECT_EQ(wsc_conn_ready_state(s.side.conn), (uint32_t)WSC_CLOSING) << "CLOSE closes with 1008";
+      t.run_until([&] { return s.side.closed; }, 10000);  // the close frame is stuck: the timeout ends it
+      start_reading = true;
+      EXPECT_EQ(completed + failed, sends) << "every queued send got its completion";
+    }
+    t.run_until([&] { return s.side.closed; }, 10000);
+    start_reading = true;
+    peer.join();
+    s.close();
+    t.close_clean();
+  }
+}
+
+TEST(Conn, PauseStopsDeliveryAndPushesBackOnThePeer) {
+  TestLoop t;
+  Pair p(t);
+  constexpr size_t kChunk = 64 * 1024, kCount = 160;  // 10 MiB
+  bool paused_once = false;
+  p.server.hook = [&](wsc_conn_t *c, const wsc_conn_event_t *ev) {
+    if (ev->type == WSC_EV_MESSAGE && !paused_once) {
+      paused_once = true;
+      wsc_conn_pause(c);
+      EXPECT_TRUE(wsc_conn_is_paused(c));
+    }
+  };
+  for (size_t i = 0; i < kCount; ++i) {
+    std::string m(kChunk, static_cast<char>('a' + i % 26));
+    ASSERT_GE(wsc_conn_send(p.client.conn, WSC_OP_BINARY, m.data(), m.size(), 0, nullptr, nullptr), 0);
+  }
+  t.run_until([&] { return paused_once; });
+  t.run_for(300);
+  EXPECT_EQ(p.server.messages.size(), 1u) << "no event while paused";
+  EXPECT_GT(wsc_conn_buffered_amount(p.client.conn), 2u * 1024 * 1024) << "TCP pushed back on the sender";
+  wsc_conn_resume(p.server.conn);
+  EXPECT_FALSE(wsc_conn_is_paused(p.server.conn));
+  t.run_until([&] { return p.server.messages.size() == kCount; }, 20000);
+  for (size_t i = 0; i < p.server.messages.size(); ++i) {
+    ASSERT_EQ(p.server.messages[i].size(), kChunk);
+    ASSERT_EQ(p.server.messages[i][0], static_cast<char>('a' + i % 26)) << "order kept at " << i;
+  }
+  p.finish();
   t.close_clean();
 }

@@ -339,7 +339,7 @@ struct EchoClient {
   void send_next() {
     const Message &m = messages()[next];
     int rc = wsc_conn_send(conn, m.opcode, m.data.data(), m.data.size(), 0, on_sent, this);
-    if (rc != 0) failures.push_back("sending " + describe(m.opcode, m.data.size()) + ": " + wsc_err_name(rc));
+    if (rc < 0) failures.push_back("sending " + describe(m.opcode, m.data.size()) + ": " + wsc_err_name(rc));
   }
 
   static void on_sent(wsc_conn_t *, int status, void *user_data) {
@@ -455,7 +455,7 @@ struct EchoServer {
     EchoServer *s = static_cast<EchoServer *>(user_data);
     if (ev->type == WSC_EV_MESSAGE) {
       int rc = wsc_conn_send(conn, ev->opcode, ev->data, ev->len, 0, on_sent, s);
-      if (rc == 0)
+      if (rc >= 0)  // 0, or WSC_SEND_BACKPRESSURE: queued either way
         s->echoed++;
       else
         s->failures.push_back("echoing " + describe(ev->opcode, ev->len) + ": " + wsc_err_name(rc));

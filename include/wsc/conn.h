@@ -55,11 +55,25 @@ typedef struct wsc_conn_options_s {
   uint32_t max_fragments;      /* 0: no limit */
   uint32_t close_timeout_ms;   /* after close(): wait this long for the peer, then terminate */
   uint64_t fragment_threshold; /* with WSC_CONN_FRAGMENT */
+  /* Send-side flow control (see wsc_conn_send). */
+  uint64_t high_water_mark;    /* buffered bytes from which sends report WSC_SEND_BACKPRESSURE */
+  uint64_t low_water_mark;     /* WSC_EV_DRAIN once the buffer falls to it after backpressure */
+  uint64_t max_buffered;       /* a send while more is buffered fails: WSC_EQUEUEFULL; 0: no cap */
+  uint32_t overflow_policy;    /* WSC_OVERFLOW_CLOSE (close with 1008) or WSC_OVERFLOW_DROP */
+  uint32_t reserved_;
 } wsc_conn_options_t;
+
+#define WSC_OVERFLOW_CLOSE 0u /* a slow consumer's connection is closed with 1008 */
+#define WSC_OVERFLOW_DROP 1u  /* the message is dropped; the connection stays */
+
+#define WSC_DEFAULT_HIGH_WATER_MARK (64u * 1024u)
+#define WSC_DEFAULT_LOW_WATER_MARK (16u * 1024u)
+#define WSC_DEFAULT_MAX_BUFFERED (64u * 1024u * 1024u)
 
 #define WSC_CONN_OPTIONS_INIT                                                                 \
   { sizeof(wsc_conn_options_t), 0, WSC_DEFAULT_MAX_MESSAGE_SIZE, 0, WSC_DEFAULT_MAX_FRAGMENTS, \
-    WSC_DEFAULT_CLOSE_TIMEOUT_MS, WSC_DEFAULT_FRAGMENT_THRESHOLD }
+    WSC_DEFAULT_CLOSE_TIMEOUT_MS, WSC_DEFAULT_FRAGMENT_THRESHOLD, WSC_DEFAULT_HIGH_WATER_MARK, \
+    WSC_DEFAULT_LOW_WATER_MARK, WSC_DEFAULT_MAX_BUFFERED, WSC_OVERFLOW_CLOSE, 0 }
 
 WSC_EXTERN int wsc_conn_options_init(wsc_conn_options_t *opts, size_t size);
 
@@ -72,7 +86,8 @@ typedef enum wsc_conn_event_type {
   WSC_EV_CLOSE = 6,     /* final: code, data/len (the reason), was_clean */
   WSC_EV_ERROR = 7,     /* error (WSC_E*), message; a close event follows */
   WSC_EV_UPGRADE = 8,   /* client: the server's 101 response; code (101), headers */
-  WSC_EV_UNEXPECTED_RESPONSE = 9 /* client: a non-101 answer; code, headers, data/len (body) */
+  WSC_EV_UNEXPECTED_RESPONSE = 9, /* client: a non-101 answer; code, headers, data/len (body) */
+  WSC_EV_DRAIN = 10     /* the send buffer fell to the low-water mark after backpressure */
 } wsc_conn_event_type_t;
 
 typedef struct wsc_conn_event_s {
@@ -97,8 +112,12 @@ typedef void (*wsc_send_cb)(wsc_conn_t *conn, int status, void *user_data);
 WSC_EXTERN void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *user_data);
 
 /* Sends a text or binary message, or a piece of one with WSC_SEND_MORE (wsc/sender.h). The data
- * is copied. cb (may be NULL) gets the completion. Returns 0, or an error (then cb is not
- * called): WSC_ESTATE (not open), WSC_EINVAL, WSC_ENOMEM. */
+ * is copied. cb (may be NULL) gets the completion. Returns 0 (queued), WSC_SEND_BACKPRESSURE
+ * (queued, but the buffer has reached the high-water mark: wait for WSC_EV_DRAIN), or an error,
+ * and then cb is not called: WSC_ESTATE (not open), WSC_EINVAL, WSC_ENOMEM, WSC_EQUEUEFULL (more
+ * than max_buffered was waiting: the message was dropped and, under WSC_OVERFLOW_CLOSE, the
+ * connection is closing with 1008). The same holds for ping and pong. */
+#define WSC_SEND_BACKPRESSURE 1
 WSC_EXTERN int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags,
                              wsc_send_cb cb, void *user_data);
 WSC_EXTERN int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data);
@@ -117,6 +136,15 @@ WSC_EXTERN int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reaso
 
 /* Closes the connection at once; the close event reports 1006. */
 WSC_EXTERN void wsc_conn_terminate(wsc_conn_t *conn);
+
+/* Bytes queued but not yet handed to the kernel, framing included (ws' bufferedAmount). */
+WSC_EXTERN uint64_t wsc_conn_buffered_amount(const wsc_conn_t *conn);
+
+/* Stops reading: no event is delivered until wsc_conn_resume (the current one finishes), and
+ * TCP pushes back on the peer. Resume delivers what was already read, then reads again. */
+WSC_EXTERN void wsc_conn_pause(wsc_conn_t *conn);
+WSC_EXTERN void wsc_conn_resume(wsc_conn_t *conn);
+WSC_EXTERN int wsc_conn_is_paused(const wsc_conn_t *conn);
 
 WSC_EXTERN uint32_t wsc_conn_ready_state(const wsc_conn_t *conn);
 WSC_EXTERN uint64_t wsc_conn_id(const wsc_conn_t *conn);

@@ -21,6 +21,7 @@
   XX(ERANDOM, -8, 0, "cryptographic random number generator failed")                            \
   XX(EBUSY, -9, 0, "handle is busy: call not allowed from inside its own callback")            \
   XX(ECLOSED, -10, 0, "a close frame was already sent")                                         \
+  XX(EQUEUEFULL, -11, 1008, "send queue is over its limit")                                     \
   XX(ERR_INVALID_OPCODE, -100, 1002, "invalid opcode")                                          \
   XX(ERR_UNEXPECTED_RSV_1, -101, 1002, "RSV1 must be clear")                                    \
   XX(ERR_UNEXPECTED_RSV_2_3, -102, 1002, "RSV2 and RSV3 must be clear")                         \

@@ -59,7 +59,7 @@ typedef struct {
 
 static int broadcast_one(wsc_conn_t *conn, void *user_data) {
   fanout_t *f = (fanout_t *)user_data;
-  if (conn != f->from && wsc_conn_send(conn, f->ev->opcode, f->ev->data, f->ev->len, 0, NULL, NULL) == 0)
+  if (conn != f->from && wsc_conn_send(conn, f->ev->opcode, f->ev->data, f->ev->len, 0, NULL, NULL) >= 0)
     f->app->messages_out++;
   return 0;
 }
@@ -75,7 +75,7 @@ static void on_server_conn(wsc_conn_t *conn, const wsc_conn_event_t *ev, void *u
       f.ev = ev;
       f.from = conn;
       wsc_server_walk(app->server, broadcast_one, &f);
-    } else if (wsc_conn_send(conn, ev->opcode, ev->data, ev->len, 0, NULL, NULL) == 0) {
+    } else if (wsc_conn_send(conn, ev->opcode, ev->data, ev->len, 0, NULL, NULL) >= 0) {
       app->messages_out++;
     }
   } else if (ev->type == WSC_EV_ERROR) {
@@ -180,7 +180,7 @@ static void stdin_close(connect_t *app) {
 }
 
 static void send_line(connect_t *app) {
-  if (wsc_conn_send(app->conn, WSC_OP_TEXT, app->line, app->line_len, 0, NULL, NULL) != 0)
+  if (wsc_conn_send(app->conn, WSC_OP_TEXT, app->line, app->line_len, 0, NULL, NULL) < 0)
     fprintf(stderr, "wsc connect: not sent (connection not open)\n");
   app->line_len = 0;
 }
