@@ -54,20 +54,14 @@ void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 }
 
 void on_write_done(uv_write_t *req, int status) {
-  auto *w = reinterpret_cast<WriteReq *>(req);
   auto *c = static_cast<wsc_conn_s *>(req->data);
-  uint64_t end = w->end;
-  delete w;
-  c->inflight = nullptr;
+  c->writing = false;
   if (status == UV_ECANCELED || c->finishing) return;  // the connection is closing
   if (status < 0) {
     c->on_io_error(status);
     return;
   }
-  c->written = end;
-  c->stats.bytes_out = end;
-  c->complete_upto(end, 0);
-  c->after_progress();
+  c->wrote(c->writing_bytes);
   if (!c->finishing) c->flush();
 }
 
@@ -174,63 +168,70 @@ void wsc_conn_s::on_io_error(int uv_err) {
 }
 
 void wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n) {
-  size_t total = 0;
-  for (uint32_t i = 0; i < n; ++i) total += bufs[i].len;
-  if (!out.reserve_extra(total, SIZE_MAX)) {
-    end_error = WSC_ENOMEM;
-    return;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!out.append(bufs[i].base, bufs[i].len)) {
+      end_error = WSC_ENOMEM;
+      return;
+    }
+    queued += bufs[i].len;
   }
-  for (uint32_t i = 0; i < n; ++i) out.append_reserved(bufs[i].base, bufs[i].len);
-  queued += total;
   loop->mark_dirty(this);
+}
+
+void wsc_conn_s::queue_shared(wsc::SharedFrame *f) {
+  out.append_shared(f);
+  queued += f->len;
+  loop->mark_dirty(this);
+}
+
+void wsc_conn_s::wrote(size_t n) {
+  out.consume(n);
+  written += n;
+  stats.bytes_out = written;
+  complete_upto(written, 0);
+  after_progress();
 }
 
 void wsc_conn_s::flush() {
   if (!pending_in.empty() && !paused) process_pending();  // resumed: deliver what waited
-  if (finishing || inflight != nullptr || !io_init) return;
+  if (finishing || writing || !io_init) return;
   if (out.empty()) {
     after_flush();
     return;
   }
-  uv_buf_t b = uv_buf_init(reinterpret_cast<char *>(out.data()), static_cast<unsigned>(out.size()));
-  int n = uv_try_write(&io.stream, &b, 1);
-  if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
-  if (n < 0) {
-    on_io_error(n);
+  // Everything queued in this loop pass goes out in one vectored write.
+  constexpr size_t kMaxBufs = 64;
+  wsc_buf_t bufs[kMaxBufs];
+  uv_buf_t uvbufs[kMaxBufs];
+  size_t total = 0;
+  size_t n = out.gather(bufs, kMaxBufs, &total);
+  for (size_t i = 0; i < n; ++i)
+    uvbufs[i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(bufs[i].base)), static_cast<unsigned>(bufs[i].len));
+  int rc = uv_try_write(&io.stream, uvbufs, static_cast<unsigned>(n));
+  if (rc == UV_EAGAIN || rc == UV_ENOSYS) rc = 0;
+  if (rc < 0) return on_io_error(rc);
+  if (rc > 0) wrote(static_cast<size_t>(rc));
+  if (finishing || out.empty()) {
+    if (!finishing) after_flush();
     return;
   }
-  size_t sent = static_cast<size_t>(n);
-  if (sent < out.size()) {
-    // The kernel took part of it: hand the rest to libuv, which writes it when it can.
-    auto *w = new (std::nothrow) WriteReq();
-    if (w == nullptr || !w->data.append(out.data() + sent, out.size() - sent, SIZE_MAX)) {
-      delete w;
-      fail(WSC_ENOMEM, "out of memory");
-      return;
-    }
-    w->end = written + out.size();
-    w->req.data = this;
-    uv_buf_t rest = uv_buf_init(reinterpret_cast<char *>(w->data.data()), static_cast<unsigned>(w->data.size()));
-    int rc = uv_write(&w->req, &io.stream, &rest, 1, on_write_done);
-    if (rc != 0) {
-      delete w;
-      on_io_error(rc);
-      return;
-    }
-    inflight = w;
-  }
-  written += sent;
-  stats.bytes_out = written;
-  out.clear_and_trim(4096);  // an idle connection keeps at most a small write buffer
-  complete_upto(written, 0);
-  after_progress();
-  if (!finishing && inflight == nullptr) after_flush();
+  // The kernel's buffer is full: libuv writes the rest when the socket is writable. The pieces
+  // stay in the queue, locked, until it reports.
+  n = out.gather(bufs, kMaxBufs, &total);
+  for (size_t i = 0; i < n; ++i)
+    uvbufs[i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(bufs[i].base)), static_cast<unsigned>(bufs[i].len));
+  write_req.data = this;
+  rc = uv_write(&write_req, &io.stream, uvbufs, static_cast<unsigned>(n), on_write_done);
+  if (rc != 0) return on_io_error(rc);
+  out.lock(n);
+  writing = true;
+  writing_bytes = total;
 }
 
 void wsc_conn_s::after_flush() {
   // Everything is written: a closing connection sends FIN now (RFC 6455 §7.1.1: the server
   // closes the TCP connection first) and waits for the peer's.
-  if (!shutdown_after_flush || shutdown_sent || finishing || !out.empty() || inflight) return;
+  if (!shutdown_after_flush || shutdown_sent || finishing || !out.empty() || writing) return;
   shutdown_sent = true;
   shutdown_req.data = this;
   if (uv_shutdown(&shutdown_req, &io.stream, [](uv_shutdown_t *, int) {}) != 0) finish();

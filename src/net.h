@@ -17,6 +17,7 @@
 #include "http.h"
 #include "receiver.h"
 #include "sender.h"
+#include "writeq.h"
 #include "wsc/client.h"
 #include "wsc/conn.h"
 #include "wsc/loop.h"
@@ -64,11 +65,6 @@ struct Completion {
   void *user_data;
 };
 
-struct WriteReq {
-  uv_write_t req;
-  wsc::ByteBuffer data;
-  uint64_t end;
-};
 
 // The opening handshake's state, dropped once the connection is open.
 struct Handshake {
@@ -106,6 +102,8 @@ struct wsc_conn_s {
   void on_eof();
   void on_io_error(int uv_err);
   void queue(const wsc_buf_t *bufs, uint32_t n);
+  void queue_shared(wsc::SharedFrame *f);
+  void wrote(size_t n);  // the kernel took n more bytes
   void flush();
   void after_flush();
   void complete_upto(uint64_t written_total, int status);
@@ -150,11 +148,13 @@ struct wsc_conn_s {
   wsc::Receiver rx;
   wsc::Sender tx;
 
-  wsc::ByteBuffer out;
-  uint64_t queued = 0;
-  uint64_t written = 0;
+  wsc::WriteQueue out;
+  uint64_t queued = 0;   // bytes ever queued
+  uint64_t written = 0;  // bytes ever handed to the kernel
   std::deque<Completion> completions;
-  WriteReq *inflight = nullptr;
+  uv_write_t write_req;
+  bool writing = false;  // write_req is in flight
+  size_t writing_bytes = 0;
   bool dirty = false;
 
   bool close_sent = false;

@@ -1,0 +1,137 @@
+// The send queue of a connection: bytes owned by the queue, and frames shared between
+// connections (a broadcast builds its frame once). Sans-I/O: the connection gathers pieces into
+// one vectored write and reports how much the kernel took.
+#ifndef WSC_SRC_WRITEQ_H
+#define WSC_SRC_WRITEQ_H
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <new>
+
+#include "buffer.h"
+#include "wsc/common.h"
+
+namespace wsc {
+
+// A frame shared by several queues; freed with its last reference. Loop thread only.
+struct SharedFrame {
+  uint32_t refs;
+  size_t len;
+  uint8_t data[1];
+
+  static SharedFrame *make(size_t len) {
+    void *p = std::malloc(offsetof(SharedFrame, data) + (len ? len : 1));
+    if (p == nullptr) return nullptr;
+    auto *f = static_cast<SharedFrame *>(p);
+    f->refs = 1;
+    f->len = len;
+    return f;
+  }
+  void ref() { ++refs; }
+  void unref() {
+    if (--refs == 0) std::free(this);
+  }
+};
+
+class WriteQueue {
+ public:
+  WriteQueue() = default;
+  WriteQueue(const WriteQueue &) = delete;
+  WriteQueue &operator=(const WriteQueue &) = delete;
+  ~WriteQueue() { clear(); }
+
+  // Appends a copy of n bytes. Returns false on out of memory.
+  bool append(const uint8_t *p, size_t n) {
+    if (n == 0) return true;
+    if (pieces_.size() <= locked_ || pieces_.back().shared != nullptr) {
+      pieces_.emplace_back();
+      if (spare_.capacity() > 0) pieces_.back().own.swap(spare_);
+    }
+    bytes_ += n;
+    return pieces_.back().own.append(p, n, SIZE_MAX);
+  }
+
+  // Appends a reference to a shared frame.
+  bool append_shared(SharedFrame *f) {
+    pieces_.emplace_back();
+    f->ref();
+    pieces_.back().shared = f;
+    bytes_ += f->len;
+    return true;
+  }
+
+  // Fills up to max buffers with the queue's first pieces; returns how many.
+  size_t gather(wsc_buf_t *bufs, size_t max, size_t *total) const {
+    size_t n = 0, sum = 0;
+    for (const Piece &p : pieces_) {
+      if (n == max) break;
+      bufs[n].base = p.data();
+      bufs[n].len = p.size();
+      sum += bufs[n].len;
+      ++n;
+    }
+    *total = sum;
+    return n;
+  }
+
+  // The first n pieces are being written: nothing may be appended to them until consumed.
+  void lock(size_t n) { locked_ = n; }
+
+  // The first n bytes were written: drop them.
+  void consume(size_t n) {
+    bytes_ -= n;
+    while (n > 0) {
+      Piece &p = pieces_.front();
+      size_t have = p.size();
+      if (n < have) {
+        p.off += n;
+        break;
+      }
+      n -= have;
+      pop_front();
+    }
+    locked_ = 0;
+  }
+
+  size_t bytes() const { return bytes_; }
+  bool empty() const { return bytes_ == 0; }
+
+  void clear() {
+    while (!pieces_.empty()) pop_front();
+    bytes_ = 0;
+    locked_ = 0;
+    spare_.release();
+  }
+
+ private:
+  struct Piece {
+    ByteBuffer own;
+    SharedFrame *shared = nullptr;
+    size_t off = 0;
+    const uint8_t *data() const { return (shared ? shared->data : own.data()) + off; }
+    size_t size() const { return (shared ? shared->len : own.size()) - off; }
+  };
+
+  void pop_front() {
+    Piece &p = pieces_.front();
+    if (p.shared) {
+      p.shared->unref();
+    } else if (spare_.capacity() == 0 && p.own.capacity() <= kKeep) {
+      p.own.clear();
+      spare_.swap(p.own);  // reused by the next append: no allocation per message
+    }
+    pieces_.pop_front();
+  }
+
+  static constexpr size_t kKeep = 4096;
+  std::deque<Piece> pieces_;
+  size_t bytes_ = 0;
+  size_t locked_ = 0;
+  ByteBuffer spare_;
+};
+
+}  // namespace wsc
+
+#endif
