@@ -188,8 +188,8 @@ struct wsc_server_s {
   bool closing = false;
   bool listen_closed = false;
   uint32_t close_code = 1001;
-  uv_timer_t notify;  // delivers LISTENING from the loop
-  int open_handles = 0;
+  uv_timer_t notify;  // delivers LISTENING; later the shutdown timeout
+  bool notify_closing = false;
   std::unordered_set<wsc_conn_s *> conns;  // every accepted connection, upgraded or not
   size_t open_count = 0;                    // of them, those announced to the user
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <new>
 
+#include "framing.h"
 #include "net.h"
 #include "options.h"
 #include "wsc/error.h"
@@ -208,19 +209,23 @@ void wsc_server_s::conn_gone(wsc_conn_s *c) {
 }
 
 void wsc_server_s::maybe_final() {
-  if (!closing || !listen_closed || !conns.empty() || open_handles > 0) return;
-  --loop->servers;
-  wsc_server_event_t ev{};
-  ev.type = WSC_SERVER_CLOSE;
-  emit(ev);
-  delete this;
+  if (!closing || !listen_closed || !conns.empty() || notify_closing) return;
+  notify_closing = true;  // the timer is the last handle: its close callback ends the server
+  uv_close(reinterpret_cast<uv_handle_t *>(&notify), [](uv_handle_t *h) {
+    auto *s = static_cast<wsc_server_s *>(h->data);
+    --s->loop->servers;
+    wsc_server_event_t ev{};
+    ev.type = WSC_SERVER_CLOSE;
+    s->emit(ev);
+    delete s;
+  });
 }
 
 namespace {
 
-void on_server_handle_closed(uv_handle_t *h) {
+void on_listen_closed(uv_handle_t *h) {
   auto *s = static_cast<wsc_server_s *>(h->data);
-  if (--s->open_handles == 0) s->listen_closed = true;
+  s->listen_closed = true;
   s->maybe_final();
 }
 
@@ -268,7 +273,6 @@ void on_connection(uv_stream_t *listener, int status) {
 
 int bind_tcp(wsc_server_s *srv) {
   uv_tcp_init(srv->loop->uv, &srv->io.tcp);
-  srv->open_handles = 2;  // with the notify timer
   sockaddr_storage ss{};
   const char *host = srv->host.empty() ? nullptr : srv->host.c_str();
   int port = static_cast<int>(srv->opts.port);
@@ -330,7 +334,6 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   if (!srv->unix_path.empty()) {
     srv->is_pipe = true;
     uv_pipe_init(loop->uv, &srv->io.pipe, 0);
-    srv->open_handles = 2;
     rc = uv_pipe_bind(&srv->io.pipe, srv->unix_path.c_str());
   } else {
     rc = bind_tcp(srv);
@@ -344,8 +347,7 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
     // Undo: close the handles; no events are delivered for a server that never started.
     srv->cb = nullptr;
     srv->closing = true;
-    uv_close(&srv->io.handle, on_server_handle_closed);
-    uv_close(reinterpret_cast<uv_handle_t *>(&srv->notify), on_server_handle_closed);
+    uv_close(&srv->io.handle, on_listen_closed);
     return wsc::from_uv(rc);
   }
   uv_timer_start(&srv->notify, [](uv_timer_t *t) {
@@ -386,20 +388,63 @@ void wsc_server_walk(wsc_server_t *server, wsc_server_conn_walk_cb cb, void *use
   }
 }
 
-void wsc_server_close(wsc_server_t *server, uint32_t code) {
+int wsc_server_broadcast(wsc_server_t *server, uint32_t opcode, const void *data, size_t len,
+                         wsc_server_conn_walk_cb filter, void *user_data, size_t *sent) {
+  if (sent) *sent = 0;
+  if (server == nullptr || (data == nullptr && len > 0)) return WSC_EINVAL;
+  if (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY) return WSC_EINVAL;
+  // A server's frames are unmasked: one frame serves every connection.
+  const size_t hl = wsc::header_size(len, false);
+  wsc::SharedFrame *frame = wsc::SharedFrame::make(hl + len);
+  if (frame == nullptr) return WSC_ENOMEM;
+  wsc::write_header(frame->data, WSC_FRAME_FIN, opcode, len, nullptr);
+  if (len) std::memcpy(frame->data + hl, data, len);
+  std::vector<uint64_t> ids;
+  for (wsc_conn_s *c : server->conns) ids.push_back(c->id);
+  size_t count = 0;
+  for (uint64_t id : ids) {
+    auto it = server->loop->conns.find(id);  // a filter may have closed some
+    if (it == server->loop->conns.end()) continue;
+    wsc_conn_s *c = it->second;
+    auto usable = [c] { return c->announced && c->state == WSC_OPEN && !c->finishing && !c->tx.in_message(); };
+    if (!usable() || (filter && filter(c, user_data) == 0) || !usable()) continue;
+    if (c->admit_send() != 0) continue;
+    c->queue_shared(frame);
+    ++c->stats.messages_out;
+    if (c->high_water != 0 && c->buffered() >= c->high_water) c->backpressure = true;
+    ++count;
+  }
+  frame->unref();
+  if (sent) *sent = count;
+  return 0;
+}
+
+void wsc_server_close_all(wsc_server_t *server, uint32_t code) {
+  if (server == nullptr) return;
+  std::vector<wsc_conn_s *> all(server->conns.begin(), server->conns.end());
+  for (wsc_conn_s *c : all)
+    if (c->announced && c->state == WSC_OPEN && !c->finishing) wsc_conn_close(c, code ? code : 1001, nullptr, 0);
+}
+
+void wsc_server_shutdown(wsc_server_t *server, uint32_t code, uint32_t timeout_ms, uint32_t flags) {
   if (server == nullptr || server->closing) return;
   server->closing = true;
   uv_timer_stop(&server->notify);
-  uv_close(&server->io.handle, on_server_handle_closed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&server->notify), on_server_handle_closed);
+  uv_close(&server->io.handle, on_listen_closed);
   std::vector<wsc_conn_s *> all(server->conns.begin(), server->conns.end());
-  for (wsc_conn_s *c : all) {
-    if (c->announced && c->state == WSC_OPEN)
-      wsc_conn_close(c, code ? code : 1001, nullptr, 0);
-    else if (!c->announced)
-      c->finish();
+  for (wsc_conn_s *c : all)
+    if (!c->announced) c->finish();  // still in its handshake
+  if (!(flags & WSC_SHUTDOWN_KEEP_CONNECTIONS)) wsc_server_close_all(server, code);
+  if (timeout_ms > 0) {
+    uv_timer_start(&server->notify, [](uv_timer_t *t) {
+      auto *s = static_cast<wsc_server_s *>(t->data);
+      std::vector<wsc_conn_s *> rest(s->conns.begin(), s->conns.end());
+      for (wsc_conn_s *c : rest) c->finish();  // out of time: terminate
+    }, timeout_ms, 0);
   }
 }
+
+void wsc_server_close(wsc_server_t *server, uint32_t code) { wsc_server_shutdown(server, code, 0, 0); }
 
 void *wsc_server_user_data(const wsc_server_t *server) { return server ? server->user_data : nullptr; }
 

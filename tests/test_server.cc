@@ -381,3 +381,114 @@ TEST(Server, AThousandOpenConnections) {
   s.close();
   t.close_clean();
 }
+
+TEST(Server, BroadcastToAThousandConnectionsSharesOneFrame) {
+  TestLoop t;
+  Server s(t);
+  struct Counts {
+    int opened = 0, closed = 0;
+    std::vector<std::string> got[3];  // per message kind
+    int bad = 0;
+  } counts;
+  auto on_client = [](wsc_conn_t *, const wsc_conn_event_t *ev, void *ud) {
+    auto *n = static_cast<Counts *>(ud);
+    if (ev->type == WSC_EV_OPEN) ++n->opened;
+    if (ev->type == WSC_EV_CLOSE) ++n->closed;
+    if (ev->type == WSC_EV_MESSAGE) {
+      std::string m(reinterpret_cast<const char *>(ev->data), ev->len);
+      if (ev->opcode == WSC_OP_TEXT && m == "hello everyone") n->got[0].push_back(m);
+      else if (ev->opcode == WSC_OP_BINARY && m == std::string(100000, '\x7f')) n->got[1].push_back("big");
+      else if (ev->opcode == WSC_OP_TEXT && m == "odd ids only") n->got[2].push_back(m);
+      else ++n->bad;
+    }
+  };
+  std::string url = "ws://127.0.0.1:" + std::to_string(s.port) + "/";
+  std::vector<wsc_conn_t *> conns(1000);
+  for (auto &c : conns) ASSERT_EQ(wsc_connect(&c, t.loop, url.c_str(), nullptr, on_client, &counts), 0);
+  t.run_until([&] { return counts.opened == 1000 && wsc_server_connection_count(s.srv) == 1000; }, 60000);
+  size_t sent = 0;
+  ASSERT_EQ(wsc_server_broadcast(s.srv, WSC_OP_TEXT, "hello everyone", 14, nullptr, nullptr, &sent), 0);
+  EXPECT_EQ(sent, 1000u);
+  std::string big(100000, '\x7f');
+  ASSERT_EQ(wsc_server_broadcast(s.srv, WSC_OP_BINARY, big.data(), big.size(), nullptr, nullptr, &sent), 0);
+  EXPECT_EQ(sent, 1000u);
+  ASSERT_EQ(wsc_server_broadcast(s.srv, WSC_OP_TEXT, "odd ids only", 12,
+                                 [](wsc_conn_t *c, void *) { return static_cast<int>(wsc_conn_id(c) % 2); }, nullptr,
+                                 &sent),
+            0);
+  EXPECT_GT(sent, 400u);
+  EXPECT_LT(sent, 600u);
+  size_t odd = sent;
+  t.run_until([&] { return counts.got[0].size() == 1000 && counts.got[1].size() == 1000 && counts.got[2].size() == odd; },
+              60000);
+  EXPECT_EQ(counts.bad, 0) << "every broadcast message arrived intact";
+  EXPECT_EQ(wsc_server_broadcast(s.srv, WSC_OP_PING, "x", 1, nullptr, nullptr, &sent), WSC_EINVAL);
+  s.close();
+  t.run_until([&] { return counts.closed == 1000; }, 60000);
+  t.close_clean();
+}
+
+TEST(Server, GracefulShutdownMidSendLosesNothing) {
+  TestLoop t;
+  Server s(t);
+  int completed = 0, failed = 0, closed = 0;
+  std::vector<wsc_conn_t *> clients(20);
+  auto on_client = [](wsc_conn_t *, const wsc_conn_event_t *ev, void *ud) {
+    if (ev->type == WSC_EV_CLOSE) ++*static_cast<int *>(ud);
+  };
+  std::string url = "ws://127.0.0.1:" + std::to_string(s.port) + "/";
+  for (auto &c : clients) ASSERT_EQ(wsc_connect(&c, t.loop, url.c_str(), nullptr, on_client, &closed), 0);
+  t.run_until([&] { return wsc_server_connection_count(s.srv) == 20; });
+  // Every server connection has 2 MiB in flight when the shutdown starts.
+  std::string chunk(256 * 1024, 's');
+  int sends = 0;
+  std::tuple<std::string *, int *, int *, int *> ctx(&chunk, &completed, &failed, &sends);
+  wsc_server_walk(s.srv, [](wsc_conn_t *c, void *ud) {
+    auto *ctx = static_cast<std::tuple<std::string *, int *, int *, int *> *>(ud);
+    for (int i = 0; i < 8; ++i) {
+      int rc = wsc_conn_send(c, WSC_OP_BINARY, std::get<0>(*ctx)->data(), std::get<0>(*ctx)->size(), 0,
+                             [](wsc_conn_t *, int st, void *u) {
+                               auto *x = static_cast<std::tuple<std::string *, int *, int *, int *> *>(u);
+                               ++*(st == 0 ? std::get<1>(*x) : std::get<2>(*x));
+                             },
+                             ud);
+      if (rc >= 0) ++*std::get<3>(*ctx);
+    }
+    return 0;
+  }, &ctx);
+  wsc_server_shutdown(s.srv, 1001, 5000, 0);
+  t.run_until([&] { return s.closed && closed == 20; }, 20000);
+  EXPECT_EQ(sends, 160);
+  EXPECT_EQ(completed + failed, sends) << "every send completed or failed with an error";
+  EXPECT_EQ(completed, sends) << "a graceful close delivers what was queued before its close frame";
+  EXPECT_EQ(s.events.count("close 1001"), 20u);
+  t.close_clean();
+}
+
+TEST(Server, ShutdownCanKeepConnectionsAndTerminatesAtItsTimeout) {
+  TestLoop t;
+  Server s(t);
+  int closed = 0;
+  std::vector<std::string> codes;
+  auto on_client = [](wsc_conn_t *, const wsc_conn_event_t *ev, void *ud) {
+    if (ev->type == WSC_EV_CLOSE) ++*static_cast<int *>(ud);
+  };
+  std::string url = "ws://127.0.0.1:" + std::to_string(s.port) + "/";
+  wsc_conn_t *c1, *c2;
+  ASSERT_EQ(wsc_connect(&c1, t.loop, url.c_str(), nullptr, on_client, &closed), 0);
+  ASSERT_EQ(wsc_connect(&c2, t.loop, url.c_str(), nullptr, on_client, &closed), 0);
+  t.run_until([&] { return wsc_server_connection_count(s.srv) == 2; });
+  wsc_server_shutdown(s.srv, 0, 300, WSC_SHUTDOWN_KEEP_CONNECTIONS);
+  t.run_for(100);
+  EXPECT_EQ(wsc_conn_ready_state(c1), (uint32_t)WSC_OPEN) << "kept open";
+  EXPECT_GE(wsc_conn_send(c1, WSC_OP_TEXT, "still here", 10, 0, nullptr, nullptr), 0);
+  t.run_until([&] { return s.events.has("text still here"); });
+  // A new connection is refused: the server no longer listens.
+  wsc_conn_t *late;
+  ASSERT_EQ(wsc_connect(&late, t.loop, url.c_str(), nullptr, on_client, &closed), 0);
+  t.run_until([&] { return closed >= 1; });
+  EXPECT_FALSE(s.closed);
+  t.run_until([&] { return s.closed && closed == 3; }, 5000);  // the timeout terminated the rest
+  EXPECT_EQ(s.events.count("close 1006"), 2u);
+  t.close_clean();
+}

@@ -81,8 +81,27 @@ WSC_EXTERN size_t wsc_server_connection_count(const wsc_server_t *server);
 typedef int (*wsc_server_conn_walk_cb)(wsc_conn_t *conn, void *user_data);
 WSC_EXTERN void wsc_server_walk(wsc_server_t *server, wsc_server_conn_walk_cb cb, void *user_data);
 
-/* Stops listening, closes every connection (with code, 0: 1001 going away) and pending request,
- * then delivers WSC_SERVER_CLOSE. */
+/* Sends one message to every open connection (filter, when given, picks them: nonzero to send).
+ * The frame is built once and shared by the connections' queues, not copied for each. Skipped:
+ * connections not open, in the middle of a streamed message, or over their queue cap (their
+ * overflow policy applies). *sent (may be NULL) gets the number of connections it was queued
+ * to. Returns 0, WSC_EINVAL or WSC_ENOMEM. */
+WSC_EXTERN int wsc_server_broadcast(wsc_server_t *server, uint32_t opcode, const void *data, size_t len,
+                                    wsc_server_conn_walk_cb filter, void *user_data, size_t *sent);
+
+/* Starts the closing handshake of every open connection (code 0: 1001), and keeps listening. */
+WSC_EXTERN void wsc_server_close_all(wsc_server_t *server, uint32_t code);
+
+/* Shutdown flags. */
+#define WSC_SHUTDOWN_KEEP_CONNECTIONS 0x1u /* leave open connections alone (as ws 8's close()) */
+
+/* Graceful shutdown: stops accepting and drops requests still in their handshake; closes the
+ * open connections with code (0: 1001) unless WSC_SHUTDOWN_KEEP_CONNECTIONS; after timeout_ms
+ * (0: no limit but each connection's close timeout) terminates what is still open; delivers
+ * WSC_SERVER_CLOSE once everything is gone. Sends still queued complete, or fail with an error. */
+WSC_EXTERN void wsc_server_shutdown(wsc_server_t *server, uint32_t code, uint32_t timeout_ms, uint32_t flags);
+
+/* wsc_server_shutdown(server, code, 0, 0). */
 WSC_EXTERN void wsc_server_close(wsc_server_t *server, uint32_t code);
 
 WSC_EXTERN void *wsc_server_user_data(const wsc_server_t *server);
