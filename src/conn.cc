@@ -12,6 +12,8 @@
 
 namespace {
 
+constexpr size_t kMaxHeldBytes = 1024 * 1024;
+
 wsc::ReceiverConfig receiver_config(bool is_server, const wsc_conn_options_t &o) {
   wsc::ReceiverConfig cfg;
   cfg.role = is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT;
@@ -131,6 +133,12 @@ void wsc_conn_s::on_data(uint8_t *p, size_t n) {
   stats.bytes_in += n;
   if (finishing) return;
   if (state == WSC_CONNECTING) {
+    if (request != nullptr) {  // the server is deciding: keep what arrives (bounded)
+      std::string &held = *server_request_rest(this);
+      if (held.size() + n > kMaxHeldBytes) return fail(WSC_EBAD_REQUEST, "too much data before the upgrade");
+      held.append(reinterpret_cast<const char *>(p), n);
+      return;
+    }
     if (!hs) return;
     size_t used = 0;
     auto r = hs->http.feed(reinterpret_cast<const char *>(p), n, &used);
@@ -384,6 +392,7 @@ void wsc_conn_s::final_event() {
   if (hs && hs->resolving) return;  // the resolver's callback finishes the job
   state = WSC_CLOSED;
   complete_upto(UINT64_MAX, end_error ? end_error : WSC_ECLOSED);
+  if (request != nullptr) server_request_gone(this);
   if (server) server->conn_gone(this);
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_CLOSE;

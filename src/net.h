@@ -67,6 +67,8 @@ struct Completion {
 
 
 // The opening handshake's state, dropped once the connection is open.
+struct wsc_request_s;
+
 struct Handshake {
   Handshake(wsc::HttpParser::Kind kind, size_t max_headers, size_t max_head_bytes)
       : http(kind, max_headers, max_head_bytes, 64 * 1024) {}
@@ -169,12 +171,12 @@ struct wsc_conn_s {
   int end_error = 0;  // why pending sends fail
 
   std::unique_ptr<Handshake> hs;
+  wsc_request_s *request = nullptr;  // a server's upgrade request awaiting a deferred decision
   std::string protocol, extensions, url;
   wsc_conn_stats_t stats{};
   uv_shutdown_t shutdown_req;
 };
 
-struct wsc_request_s;
 
 struct wsc_server_s {
   wsc_loop_s *loop;
@@ -202,6 +204,10 @@ struct wsc_server_s {
 
 // Server side of the handshake: called by the connection once a request head arrived.
 void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest);
+// A deferred request's connection ended before the decision: REQUEST_CANCELLED, then free it.
+void server_request_gone(wsc_conn_s *c);
+// The bytes a deferred request's client sent meanwhile.
+std::string *server_request_rest(wsc_conn_s *c);
 // Client side: the response head (or refusal) arrived.
 void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest);
 

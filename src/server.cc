@@ -21,6 +21,9 @@ struct wsc_request_s {
   enum { kUndecided, kAccepted, kRejected } decision = kUndecided;
   std::string protocol;  // chosen
   bool protocol_given = false;
+  bool in_event = false;  // the REQUEST event is running
+  bool deferred = false;  // wsc_request_defer: decided after the event
+  std::string rest;       // bytes the client sent after its request, while the decision waits
   uint32_t status = 0;
   std::string reason, body;
 };
@@ -139,66 +142,77 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
   c->stop_timer();
   if (result == wsc::HttpParser::kTooLarge) return client_error(c, nullptr, 431, "Request header fields too large");
   if (result != wsc::HttpParser::kDone) return client_error(c, nullptr, 400, "Malformed HTTP request");
-  wsc_request_s req;
-  req.conn = c;
-  req.server = c->server;
-  req.msg = &c->hs->http.msg;
-  const wsc::HttpMessage &m = *req.msg;
-  parse_target(&req);
-  parse_cookies(&req);
-  fill_remote(&req);
+  std::unique_ptr<wsc_request_s> owner(new wsc_request_s());
+  wsc_request_s *req = owner.get();
+  req->conn = c;
+  req->server = c->server;
+  req->msg = &c->hs->http.msg;
+  const wsc::HttpMessage &m = *req->msg;
+  parse_target(req);
+  parse_cookies(req);
+  fill_remote(req);
 
   const std::string *upgrade = m.find("Upgrade");
   if (upgrade == nullptr) {
     // A plain HTTP request: the user may answer it, else 426 (as ws).
-    req.plain_http = true;
+    req->plain_http = true;
     if (c->server->opts.flags & WSC_SERVER_HANDLE_HTTP) {
       wsc_server_event_t ev{};
       ev.type = WSC_SERVER_HTTP_REQUEST;
-      ev.request = &req;
+      ev.request = req;
       c->server->emit(ev);
       if (c->finishing) return;
-      if (req.decision == wsc_request_s::kRejected)
-        return respond_and_close(c, req.status, req.reason, req.response_headers, req.body);
+      if (req->decision == wsc_request_s::kRejected)
+        return respond_and_close(c, req->status, req->reason, req->response_headers, req->body);
     }
     return respond_and_close(c, 426, "", {{"Upgrade", "websocket"}}, "Upgrade Required");
   }
   // RFC 6455 §4.2.1: the checks of an opening handshake request, each with its own answer.
-  if (m.method != "GET") return client_error(c, &req, 405, "Invalid HTTP method");
-  if (m.major < 1 || (m.major == 1 && m.minor < 1)) return client_error(c, &req, 505, "Invalid HTTP version");
-  if (!wsc::iequals(*upgrade, "websocket")) return client_error(c, &req, 400, "Invalid Upgrade header");
+  if (m.method != "GET") return client_error(c, req, 405, "Invalid HTTP method");
+  if (m.major < 1 || (m.major == 1 && m.minor < 1)) return client_error(c, req, 505, "Invalid HTTP version");
+  if (!wsc::iequals(*upgrade, "websocket")) return client_error(c, req, 400, "Invalid Upgrade header");
   const std::string *connection = m.find("Connection");
   if (connection == nullptr || !wsc::list_has_token(*connection, "upgrade"))
-    return client_error(c, &req, 400, "Invalid Connection header");
-  if (m.find("Host") == nullptr) return client_error(c, &req, 400, "Missing Host header");
+    return client_error(c, req, 400, "Invalid Connection header");
+  if (m.find("Host") == nullptr) return client_error(c, req, 400, "Missing Host header");
   const std::string *key = m.find("Sec-WebSocket-Key");
   if (key == nullptr || !wsc::websocket_key_valid(*key))
-    return client_error(c, &req, 400, "Missing or invalid Sec-WebSocket-Key header");
+    return client_error(c, req, 400, "Missing or invalid Sec-WebSocket-Key header");
   const std::string *version = m.find("Sec-WebSocket-Version");
   if (version == nullptr || *version != "13")
-    return client_error(c, &req, 426, "Missing or invalid Sec-WebSocket-Version header",
+    return client_error(c, req, 426, "Missing or invalid Sec-WebSocket-Version header",
                         {{"Sec-WebSocket-Version", "13"}});
-  if (!c->server->path.empty() && req.path != c->server->path) return client_error(c, &req, 400, "Invalid path");
+  if (!c->server->path.empty() && req->path != c->server->path) return client_error(c, req, 400, "Invalid path");
   for (const auto &h : m.headers) {
     if (!wsc::iequals(h.first, "Sec-WebSocket-Protocol")) continue;
     for (const auto &p : wsc::split_list(h.second)) {
       bool dup = false;
-      for (const auto &q : req.protocols) dup |= q == p;
-      if (!wsc::is_token(p) || dup) return client_error(c, &req, 400, "Invalid Sec-WebSocket-Protocol header");
-      req.protocols.push_back(p);
+      for (const auto &q : req->protocols) dup |= q == p;
+      if (!wsc::is_token(p) || dup) return client_error(c, req, 400, "Invalid Sec-WebSocket-Protocol header");
+      req->protocols.push_back(p);
     }
   }
 
   if (c->server->opts.flags & WSC_SERVER_HANDLE_REQUESTS) {
     wsc_server_event_t ev{};
     ev.type = WSC_SERVER_REQUEST;
-    ev.request = &req;
+    ev.request = req;
+    req->in_event = true;
     c->server->emit(ev);
+    req->in_event = false;
     if (c->finishing) return;
-    if (req.decision == wsc_request_s::kRejected)
-      return respond_and_close(c, req.status, req.reason, req.response_headers, req.body);
+    if (req->decision == wsc_request_s::kRejected)
+      return respond_and_close(c, req->status, req->reason, req->response_headers, req->body);
+    if (req->decision == wsc_request_s::kUndecided && req->deferred) {
+      // Decided later (wsc_request_accept / _reject): the connection waits, keeping what the
+      // client sends meanwhile.
+      req->rest = rest;
+      req->in_event = false;
+      c->request = owner.release();
+      return;
+    }
   }
-  accept_request(c, &req, rest);
+  accept_request(c, req, rest);
 }
 
 // ---- server lifecycle -----------------------------------------------------------------------
@@ -528,6 +542,12 @@ int wsc_request_accept(wsc_request_t *req, const char *protocol) {
     req->protocol_given = true;
   }
   req->decision = wsc_request_s::kAccepted;
+  if (!req->in_event && req->deferred) {  // a deferred decision: carry it out now
+    wsc_conn_s *c = req->conn;
+    std::unique_ptr<wsc_request_s> owner(req);
+    c->request = nullptr;
+    accept_request(c, req, req->rest);
+  }
   return 0;
 }
 
@@ -540,5 +560,31 @@ int wsc_request_reject(wsc_request_t *req, uint32_t status, const char *reason, 
   req->status = status;
   req->reason = reason ? reason : "";
   if (body_len) req->body.assign(static_cast<const char *>(body), body_len);
+  if (!req->in_event && req->deferred) {
+    wsc_conn_s *c = req->conn;
+    std::unique_ptr<wsc_request_s> owner(req);
+    c->request = nullptr;
+    respond_and_close(c, req->status, req->reason, req->response_headers, req->body);
+  }
   return 0;
 }
+
+int wsc_request_defer(wsc_request_t *req) {
+  if (req == nullptr) return WSC_EINVAL;
+  if (!req->in_event || req->plain_http || req->decision != wsc_request_s::kUndecided) return WSC_ESTATE;
+  req->deferred = true;
+  return 0;
+}
+
+void server_request_gone(wsc_conn_s *c) {
+  std::unique_ptr<wsc_request_s> req(c->request);
+  c->request = nullptr;
+  if (!req->deferred || c->server == nullptr) return;
+  // The client went away (or the server shut down) before the decision.
+  wsc_server_event_t ev{};
+  ev.type = WSC_SERVER_REQUEST_CANCELLED;
+  ev.request = req.get();
+  c->server->emit(ev);
+}
+
+std::string *server_request_rest(wsc_conn_s *c) { return &c->request->rest; }

@@ -60,6 +60,7 @@ struct Server {
       case WSC_SERVER_HTTP_REQUEST:
         if (s->on_request) s->on_request(ev->request);
         break;
+      case WSC_SERVER_REQUEST_CANCELLED: s->cancelled.push_back(ev->request); break;
       default: break;
     }
   }
@@ -87,6 +88,7 @@ struct Server {
   std::vector<std::string> client_errors;
   Events events;
   std::function<void(wsc_request_t *)> on_request;
+  std::vector<wsc_request_t *> cancelled;
 };
 
 std::string status_line(const std::string &answer) { return answer.substr(0, answer.find("\r\n")); }
@@ -490,5 +492,50 @@ TEST(Server, ShutdownCanKeepConnectionsAndTerminatesAtItsTimeout) {
   EXPECT_FALSE(s.closed);
   t.run_until([&] { return s.closed && closed == 3; }, 5000);  // the timeout terminated the rest
   EXPECT_EQ(s.events.count("close 1006"), 2u);
+  t.close_clean();
+}
+
+TEST(Server, DeferredDecisionsAcceptRejectOrSeeTheClientLeave) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.flags = WSC_SERVER_HANDLE_REQUESTS;
+  Server s(t, so);
+  std::vector<wsc_request_t *> pending;
+  s.on_request = [&](wsc_request_t *req) {
+    EXPECT_EQ(wsc_request_defer(req), 0);
+    pending.push_back(req);
+  };
+  std::string accepted_answer, rejected_answer;
+  // 1: accepted later; it sent a frame right after its request, which must arrive after OPEN.
+  RawPeer a(s.port, [&](int fd) {
+    send_all(fd, request("GET /a HTTP/1.1") + std::string("\x81\x82\x00\x00\x00\x00hi", 8));
+    accepted_answer = read_until(fd, std::string("\x81\x02hi", 4));
+  });
+  t.run_until([&] { return pending.size() == 1; });
+  t.run_for(100);  // the decision takes its time; the client waits
+  EXPECT_TRUE(s.conns.empty());
+  EXPECT_EQ(wsc_request_accept(pending[0], nullptr), 0);
+  t.run_until([&] { return a.done.load(); });
+  EXPECT_EQ(status_line(accepted_answer), "HTTP/1.1 101 Switching Protocols");
+  EXPECT_NE(accepted_answer.find(std::string("\x81\x02hi", 4)), std::string::npos) << "its early frame was echoed";
+  // 2: rejected later, with a status, a header and a body (ws' verifyClient(info, cb)).
+  RawPeer b(s.port, [&](int fd) {
+    send_all(fd, request("GET /b HTTP/1.1"));
+    rejected_answer = read_all(fd);
+  });
+  t.run_until([&] { return pending.size() == 2; });
+  EXPECT_STREQ(wsc_request_path(pending[1]), "/b") << "the request stays readable while deferred";
+  EXPECT_EQ(wsc_request_add_header(pending[1], "Retry-After", "5"), 0);
+  EXPECT_EQ(wsc_request_reject(pending[1], 503, "Busy", "try later", 9), 0);
+  t.run_until([&] { return b.done.load(); });
+  EXPECT_EQ(status_line(rejected_answer), "HTTP/1.1 503 Busy");
+  EXPECT_NE(rejected_answer.find("Retry-After: 5\r\n"), std::string::npos);
+  // 3: the client leaves before the decision: the request is cancelled, never decided.
+  RawPeer c(s.port, [&](int fd) { send_all(fd, request("GET /c HTTP/1.1")); });
+  t.run_until([&] { return pending.size() == 3 && c.done.load(); });
+  t.run_until([&] { return s.cancelled.size() == 1; });
+  EXPECT_EQ(s.cancelled[0], pending[2]);
+  EXPECT_EQ(s.conns.size(), 1u) << "only the accepted request became a connection";
+  s.close();
   t.close_clean();
 }

@@ -1,7 +1,7 @@
 /* wsc: the WebSocket server.
  *
  * A server listens on TCP (IPv4, IPv6) or a Unix socket, validates upgrade requests, lets the
- * user decide on each (WSC_SERVER_REQUEST), and hands over accepted connections
+ * user decide on each (WSC_SERVER_REQUEST), now or later, and hands over accepted connections
  * (WSC_SERVER_CONNECTION). WSC_SERVER_CLOSE is the final event: the server is freed after the
  * callback returns. */
 #ifndef WSC_SERVER_H
@@ -51,8 +51,10 @@ typedef enum wsc_server_event_type {
   WSC_SERVER_CLIENT_ERROR = 4, /* a request failed before the upgrade; code: the status sent */
   WSC_SERVER_ERROR = 5,        /* error, message: the listening socket failed */
   WSC_SERVER_CLOSE = 6,        /* final */
-  WSC_SERVER_HTTP_REQUEST = 7  /* a plain HTTP request (WSC_SERVER_HANDLE_HTTP): answer it with
+  WSC_SERVER_HTTP_REQUEST = 7, /* a plain HTTP request (WSC_SERVER_HANDLE_HTTP): answer it with
                                   wsc_request_reject(), else it gets 426 */
+  WSC_SERVER_REQUEST_CANCELLED = 8 /* a deferred request's client went away (or the server shut
+                                      down) before the decision; the request is freed after */
 } wsc_server_event_type_t;
 
 typedef struct wsc_server_event_s {
@@ -138,6 +140,12 @@ WSC_EXTERN int wsc_request_accept(wsc_request_t *req, const char *protocol);
  * the standard one) and a body. */
 WSC_EXTERN int wsc_request_reject(wsc_request_t *req, uint32_t status, const char *reason, const void *body,
                                   size_t body_len);
+
+/* Inside WSC_SERVER_REQUEST: keeps the request after the callback returns, to be decided later
+ * with wsc_request_accept or wsc_request_reject (ws' asynchronous verifyClient). The request
+ * stays valid until then, or until WSC_SERVER_REQUEST_CANCELLED reports that its client left.
+ * A decision frees it. Returns 0 or WSC_ESTATE. */
+WSC_EXTERN int wsc_request_defer(wsc_request_t *req);
 
 WSC_END_DECLS
 
