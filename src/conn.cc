@@ -1,6 +1,7 @@
 // A WebSocket connection on libuv (wsc/conn.h): reads into the loop's buffer, parses with the
 // receiver, queues frames from the sender and writes them once per loop pass, and runs the
 // closing handshake. Shared by server and client connections.
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -83,6 +84,10 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
       low_water(o.low_water_mark),
       max_buffered(o.max_buffered),
       overflow_policy(o.overflow_policy),
+      keepalive_ms(o.keepalive_interval_ms),
+      keepalive_grace_ms(o.keepalive_grace_ms ? o.keepalive_grace_ms : 10000),
+      idle_timeout_ms(o.idle_timeout_ms),
+      tcp_keepalive_ms(o.tcp_keepalive_ms),
       rx(receiver_config(server_side, o), receiver_sink, this),
       tx(server_side ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (o.flags & WSC_CONN_FRAGMENT) != 0, o.fragment_threshold,
          sender_write, this) {
@@ -131,6 +136,10 @@ void wsc_conn_s::process_pending() {
 
 void wsc_conn_s::on_data(uint8_t *p, size_t n) {
   stats.bytes_in += n;
+  // Any bytes from the peer show it is alive (WebSocket-Node's keepalive does the same).
+  last_activity = uv_now(loop->uv);
+  keepalive_ping_at = 0;
+  idle_notified = false;
   if (finishing) return;
   if (state == WSC_CONNECTING) {
     if (request != nullptr) {  // the server is deciding: keep what arrives (bounded)
@@ -277,10 +286,49 @@ void wsc_conn_s::emit(wsc_conn_event_t &ev) {
   if (cb && !final_done) cb(this, &ev, user_data);
 }
 
+void wsc_conn_s::liveness() {
+  if (state != WSC_OPEN || finishing) return;
+  const uint64_t now = uv_now(loop->uv);
+  if (keepalive_ms != 0) {
+    if (keepalive_ping_at != 0 && now >= keepalive_ping_at + keepalive_grace_ms) {
+      keepalive_ping_at = 0;
+      if (!(flags & WSC_CONN_KEEPALIVE_NO_DROP)) return fail(WSC_ETIMEDOUT, "Peer not responding");
+      wsc_conn_event_t ev{};
+      ev.type = WSC_EV_TIMEOUT;
+      ev.code = 1;
+      emit(ev);
+      if (state != WSC_OPEN || finishing) return;
+    } else if (keepalive_ping_at == 0 && now >= last_activity + keepalive_ms) {
+      if (tx.ping(nullptr, 0) == 0) {
+        keepalive_ping_at = now;
+        ping_sent_ns = uv_hrtime();
+      }
+    }
+  }
+  if (idle_timeout_ms != 0 && !idle_notified && now >= last_activity + idle_timeout_ms) {
+    idle_notified = true;
+    wsc_conn_event_t ev{};
+    ev.type = WSC_EV_TIMEOUT;
+    emit(ev);
+    if (state != WSC_OPEN || finishing) return;
+  }
+  // The next moment something may be due.
+  uint64_t next = UINT64_MAX;
+  if (keepalive_ms != 0)
+    next = keepalive_ping_at ? keepalive_ping_at + keepalive_grace_ms : last_activity + keepalive_ms;
+  if (idle_timeout_ms != 0 && !idle_notified) next = std::min(next, last_activity + idle_timeout_ms);
+  if (next == UINT64_MAX) return;
+  start_timer(next > now ? next - now : 1, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->liveness(); });
+}
+
 void wsc_conn_s::open(const std::string &rest) {
   hs.reset();
   stop_timer();
   state = WSC_OPEN;
+  last_activity = uv_now(loop->uv);
+  if (tcp_keepalive_ms != 0 && !is_pipe && io_init)
+    uv_tcp_keepalive(&io.tcp, 1, std::max(1u, tcp_keepalive_ms / 1000));
+  if (keepalive_ms != 0 || idle_timeout_ms != 0) liveness();
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_OPEN;
   emit(ev);
@@ -313,6 +361,10 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
       emit(ev);
       break;
     case WSC_PARSER_PONG:
+      if (ping_sent_ns != 0) {
+        rtt_us = static_cast<int64_t>((uv_hrtime() - ping_sent_ns) / 1000);
+        ping_sent_ns = 0;
+      }
       ev.type = WSC_EV_PONG;
       emit(ev);
       break;
@@ -445,7 +497,11 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
 }
 
 int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {
-  return conn_send(conn, false, cb, user_data, [&] { return conn->tx.ping(static_cast<const uint8_t *>(data), len); });
+  return conn_send(conn, false, cb, user_data, [&] {
+    int rc = conn->tx.ping(static_cast<const uint8_t *>(data), len);
+    if (rc == 0) conn->ping_sent_ns = uv_hrtime();
+    return rc;
+  });
 }
 
 int wsc_conn_pong(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {
@@ -527,6 +583,8 @@ void wsc_conn_resume(wsc_conn_t *conn) {
 }
 
 int wsc_conn_is_paused(const wsc_conn_t *conn) { return conn && conn->paused ? 1 : 0; }
+
+int64_t wsc_conn_rtt_us(const wsc_conn_t *conn) { return conn ? conn->rtt_us : -1; }
 
 uint32_t wsc_conn_ready_state(const wsc_conn_t *conn) { return conn ? conn->state : uint32_t{WSC_CLOSED}; }
 uint64_t wsc_conn_id(const wsc_conn_t *conn) { return conn ? conn->id : 0; }

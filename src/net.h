@@ -119,6 +119,7 @@ struct wsc_conn_s {
   void open(const std::string &rest);  // the handshake succeeded; rest: bytes after it
   void on_frame_event(const wsc_parser_event_t &ev);
   void start_timer(uint64_t ms, uv_timer_cb cb);
+  void liveness();  // the keepalive / idle timer: act on what is due, re-arm for the next
   void stop_timer();
   void fail(int err, const std::string &message);  // error event, then terminate
   void finish();  // close the handles; the final event follows
@@ -145,6 +146,13 @@ struct wsc_conn_s {
   bool backpressure = false;  // a send reported WSC_SEND_BACKPRESSURE; DRAIN is owed
   bool paused = false;
   bool reading = false;
+  // Liveness.
+  uint32_t keepalive_ms, keepalive_grace_ms, idle_timeout_ms, tcp_keepalive_ms;
+  uint64_t last_activity = 0;    // uv_now() of the last bytes received
+  uint64_t keepalive_ping_at = 0;  // uv_now() of an unanswered keepalive ping, or 0
+  bool idle_notified = false;
+  uint64_t ping_sent_ns = 0;     // uv_hrtime() of the last ping sent, until its pong
+  int64_t rtt_us = -1;
   wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
 
   wsc::Receiver rx;

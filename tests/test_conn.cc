@@ -505,3 +505,63 @@ TEST(Conn, PauseStopsDeliveryAndPushesBackOnThePeer) {
   p.finish();
   t.close_clean();
 }
+
+TEST(Conn, KeepaliveDropsAPeerThatStopsAnswering) {
+  TestLoop t;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  co.keepalive_interval_ms = 100;
+  co.keepalive_grace_ms = 100;
+  SoloServer s(t, co);
+  std::string seen;
+  std::atomic<bool> stop{false};
+  RawPeer peer(s.port, [&](int fd) {
+    raw_handshake(fd);
+    seen = read_all(fd);  // reads, never answers
+  });
+  t.run_until([&] { return s.side.events.has("open"); });
+  auto start = std::chrono::steady_clock::now();
+  t.run_until([&] { return s.side.closed; });
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(ms, 180);
+  EXPECT_EQ(s.side.events.log, (std::vector<std::string>{"open", "error WSC_ETIMEDOUT Peer not responding",
+                                                          "close 1006  unclean"}));
+  peer.join();
+  EXPECT_EQ(seen.substr(0, 2), std::string("\x89\x00", 2)) << "a keepalive ping was sent first";
+  s.close();
+  t.close_clean();
+}
+
+TEST(Conn, KeepaliveKeepsAnAnsweringPeerAndMeasuresRtt) {
+  TestLoop t;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  co.keepalive_interval_ms = 50;
+  co.keepalive_grace_ms = 100;
+  Pair p(t, co, WSC_CONN_OPTIONS_INIT);
+  EXPECT_EQ(wsc_conn_rtt_us(p.server.conn), -1);
+  t.run_for(400);  // several intervals: the client's automatic pongs keep it alive
+  EXPECT_EQ(wsc_conn_ready_state(p.server.conn), (uint32_t)WSC_OPEN);
+  EXPECT_GE(p.client.events.count("ping"), 3u);
+  EXPECT_GE(wsc_conn_rtt_us(p.server.conn), 0);
+  EXPECT_LT(wsc_conn_rtt_us(p.server.conn), 1000000);
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, IdleTimeoutAndNoDropKeepaliveOnlyReport) {
+  TestLoop t;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  co.idle_timeout_ms = 80;
+  co.keepalive_interval_ms = 60;
+  co.keepalive_grace_ms = 60;
+  co.flags = WSC_CONN_KEEPALIVE_NO_DROP;
+  wsc_conn_options_t silent = WSC_CONN_OPTIONS_INIT;
+  silent.flags = WSC_CONN_NO_AUTO_PONG;  // the client never answers pings
+  Pair p(t, co, silent);
+  t.run_until([&] { return p.server.events.has("timeout 0") && p.server.events.has("timeout 1"); });
+  EXPECT_EQ(wsc_conn_ready_state(p.server.conn), (uint32_t)WSC_OPEN) << "the user decides";
+  EXPECT_EQ(p.server.events.count("timeout 0"), 1u) << "one idle notification per idle period";
+  ASSERT_GE(wsc_conn_send(p.client.conn, WSC_OP_TEXT, "awake", 5, 0, nullptr, nullptr), 0);
+  t.run_until([&] { return p.server.events.count("timeout 0") == 2; });  // re-armed by the data
+  p.finish();
+  t.close_clean();
+}

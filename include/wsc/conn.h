@@ -44,6 +44,7 @@ typedef enum wsc_ready_state {
 #define WSC_CONN_NO_AUTO_PONG 0x4u /* do not answer pings (the user may, with wsc_conn_pong) */
 #define WSC_CONN_NAGLE 0x8u        /* leave Nagle's algorithm on (TCP_NODELAY is on by default) */
 #define WSC_CONN_FRAGMENT 0x10u    /* split outgoing messages above fragment_threshold */
+#define WSC_CONN_KEEPALIVE_NO_DROP 0x20u /* an unanswered keepalive reports WSC_EV_TIMEOUT only */
 
 #define WSC_DEFAULT_CLOSE_TIMEOUT_MS 30000u
 
@@ -61,6 +62,12 @@ typedef struct wsc_conn_options_s {
   uint64_t max_buffered;       /* a send while more is buffered fails: WSC_EQUEUEFULL; 0: no cap */
   uint32_t overflow_policy;    /* WSC_OVERFLOW_CLOSE (close with 1008) or WSC_OVERFLOW_DROP */
   uint32_t reserved_;
+  /* Liveness (WebSocket-Node's keepalive options; the session library's setTimeout). */
+  uint32_t keepalive_interval_ms; /* ping after this long without data from the peer; 0: off */
+  uint32_t keepalive_grace_ms;    /* then drop the connection if nothing arrives within it
+                                     (WSC_CONN_KEEPALIVE_NO_DROP: report WSC_EV_TIMEOUT); 0: 10 s */
+  uint32_t idle_timeout_ms;       /* WSC_EV_TIMEOUT after this long without data; 0: off */
+  uint32_t tcp_keepalive_ms;      /* native TCP keepalive with this initial delay; 0: off */
 } wsc_conn_options_t;
 
 #define WSC_OVERFLOW_CLOSE 0u /* a slow consumer's connection is closed with 1008 */
@@ -73,7 +80,7 @@ typedef struct wsc_conn_options_s {
 #define WSC_CONN_OPTIONS_INIT                                                                 \
   { sizeof(wsc_conn_options_t), 0, WSC_DEFAULT_MAX_MESSAGE_SIZE, 0, WSC_DEFAULT_MAX_FRAGMENTS, \
     WSC_DEFAULT_CLOSE_TIMEOUT_MS, WSC_DEFAULT_FRAGMENT_THRESHOLD, WSC_DEFAULT_HIGH_WATER_MARK, \
-    WSC_DEFAULT_LOW_WATER_MARK, WSC_DEFAULT_MAX_BUFFERED, WSC_OVERFLOW_CLOSE, 0 }
+    WSC_DEFAULT_LOW_WATER_MARK, WSC_DEFAULT_MAX_BUFFERED, WSC_OVERFLOW_CLOSE, 0, 0, 0, 0, 0 }
 
 WSC_EXTERN int wsc_conn_options_init(wsc_conn_options_t *opts, size_t size);
 
@@ -87,7 +94,9 @@ typedef enum wsc_conn_event_type {
   WSC_EV_ERROR = 7,     /* error (WSC_E*), message; a close event follows */
   WSC_EV_UPGRADE = 8,   /* client: the server's 101 response; code (101), headers */
   WSC_EV_UNEXPECTED_RESPONSE = 9, /* client: a non-101 answer; code, headers, data/len (body) */
-  WSC_EV_DRAIN = 10     /* the send buffer fell to the low-water mark after backpressure */
+  WSC_EV_DRAIN = 10,    /* the send buffer fell to the low-water mark after backpressure */
+  WSC_EV_TIMEOUT = 11   /* code 0: idle_timeout_ms passed without data; code 1: a keepalive
+                           ping went unanswered (with WSC_CONN_KEEPALIVE_NO_DROP) */
 } wsc_conn_event_type_t;
 
 typedef struct wsc_conn_event_s {
@@ -145,6 +154,9 @@ WSC_EXTERN uint64_t wsc_conn_buffered_amount(const wsc_conn_t *conn);
 WSC_EXTERN void wsc_conn_pause(wsc_conn_t *conn);
 WSC_EXTERN void wsc_conn_resume(wsc_conn_t *conn);
 WSC_EXTERN int wsc_conn_is_paused(const wsc_conn_t *conn);
+
+/* Microseconds between the last ping sent and the pong that answered it; -1 before any. */
+WSC_EXTERN int64_t wsc_conn_rtt_us(const wsc_conn_t *conn);
 
 WSC_EXTERN uint32_t wsc_conn_ready_state(const wsc_conn_t *conn);
 WSC_EXTERN uint64_t wsc_conn_id(const wsc_conn_t *conn);
