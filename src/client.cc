@@ -141,11 +141,141 @@ std::vector<wsc_header_t> header_views(const wsc::HttpMessage &m) {
 
 }  // namespace
 
+namespace {
+
+// The GET request of the current hop (RFC 6455 §4.1), with a fresh key.
+bool build_request(wsc_conn_s *c) {
+  Handshake &h = *c->hs;
+  uint8_t nonce[16];
+  if (wsc::random_bytes(nonce, sizeof nonce) != 0) return false;
+  h.key = wsc::base64_encode(nonce, sizeof nonce);
+  std::string req = "GET " + h.target + " HTTP/1.1\r\nHost: " + h.host_header +
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + h.key +
+                    "\r\nSec-WebSocket-Version: 13\r\n";
+  if (!h.protocols.empty()) {
+    req += "Sec-WebSocket-Protocol: ";
+    for (size_t i = 0; i < h.protocols.size(); ++i) req += (i ? ", " : "") + h.protocols[i];
+    req += "\r\n";
+  }
+  for (const auto &kv : h.headers) req += kv.first + ": " + kv.second + "\r\n";
+  h.request = req + "\r\n";
+  return true;
+}
+
+void apply_url(Handshake &h, const Url &u) {
+  h.host = u.host;
+  h.port = u.port;
+  h.host_header = u.host_header;
+  h.target = u.target;
+  h.unix_path = u.unix_socket ? u.socket_path : "";
+}
+
+// Resolves and connects the current hop (a Unix socket needs neither).
+void start_connect(wsc_conn_s *c) {
+  Handshake &h = *c->hs;
+  if (!h.unix_path.empty()) {
+    c->is_pipe = true;
+    uv_pipe_init(c->loop->uv, &c->io.pipe, 0);
+    c->io.handle.data = c;
+    c->io_init = true;
+    h.connect_req.data = c;
+    uv_pipe_connect(&h.connect_req, &c->io.pipe, h.unix_path.c_str(), on_connected);
+    return;
+  }
+  c->is_pipe = false;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  if (h.addrs) {
+    uv_freeaddrinfo(h.addrs);
+    h.addrs = h.next_addr = nullptr;
+  }
+  h.gai.data = c;
+  h.resolving = true;
+  int rc = uv_getaddrinfo(c->loop->uv, &h.gai, on_resolved, h.host.c_str(), std::to_string(h.port).c_str(), &hints);
+  if (rc != 0) {
+    h.resolving = false;
+    c->fail(WSC_ENAME, std::string("getaddrinfo: ") + uv_strerror(rc));
+  }
+}
+
+// The URL a Location header points to, from the current one (RFC 3986 §5.2, the common forms).
+std::string resolve_location(const std::string &base, const std::string &loc) {
+  for (const char *scheme : {"ws://", "wss://", "http://", "https://", "ws+unix://"})
+    if (loc.rfind(scheme, 0) == 0) return loc.rfind("http", 0) == 0 ? "ws" + loc.substr(4) : loc;
+  size_t scheme_end = base.find("://");
+  std::string scheme = base.substr(0, scheme_end + 3);
+  if (loc.rfind("//", 0) == 0) return scheme.substr(0, scheme.size() - 2) + loc;
+  size_t path_start = base.find_first_of("/?", scheme_end + 3);
+  std::string origin = base.substr(0, path_start);
+  if (scheme == "ws+unix://") {  // the request path follows the socket path's ':'
+    size_t colon = base.find(':', scheme_end + 3);
+    origin = base.substr(0, colon) + ":";
+  }
+  if (!loc.empty() && loc[0] == '/') return origin + loc;
+  std::string path = path_start == std::string::npos ? "/" : base.substr(path_start);
+  path = path.substr(0, path.find('?'));
+  return origin + path.substr(0, path.rfind('/') + 1) + loc;
+}
+
+bool is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// Follows a 3xx: checks the limit, loops and schemes; lets the user see it; starts the next hop.
+void follow_redirect(wsc_conn_s *c, const std::string &location, const std::vector<wsc_header_t> &headers) {
+  Handshake &h = *c->hs;
+  std::string next = resolve_location(c->url, location);
+  if (++h.redirects > h.max_redirects) return c->fail(WSC_EREDIRECT, "Maximum redirects exceeded");
+  for (const auto &v : h.visited)
+    if (v == next) return c->fail(WSC_EREDIRECT, "Redirect loop: " + next);
+  if (c->url.rfind("wss://", 0) == 0 && next.rfind("ws://", 0) == 0)
+    return c->fail(WSC_EREDIRECT, "Refusing a redirect from wss:// to ws://");
+  Url u;
+  if (parse_url(next, &u) != 0) return c->fail(WSC_EREDIRECT, "Unsupported redirect URL: " + next);
+  if (u.host_header != h.host_header || u.socket_path != h.unix_path) {
+    // Credentials meant for one host are not sent to another.
+    auto &hd = h.headers;
+    for (size_t i = hd.size(); i-- > 0;)
+      if (wsc::iequals(hd[i].first, "Authorization") || wsc::iequals(hd[i].first, "Cookie")) hd.erase(hd.begin() + i);
+  }
+  h.visited.push_back(next);
+  c->url = next;
+  apply_url(h, u);
+  wsc_conn_event_t ev{};
+  ev.type = WSC_EV_REDIRECT;
+  ev.code = static_cast<uint32_t>(h.http.msg.status);
+  ev.data = reinterpret_cast<const uint8_t *>(next.data());
+  ev.len = next.size();
+  ev.headers = headers.data();
+  ev.nheaders = headers.size();
+  c->emit(ev);
+  if (c->finishing) return;
+  if (!build_request(c)) return c->fail(WSC_ERANDOM, "no random key");
+  h.http.reset();
+  c->stop_timer();
+  c->reading = false;
+  // Close this hop's socket; its close callback starts the next one.
+  c->io_init = false;
+  ++c->open_handles;
+  uv_close(&c->io.handle, [](uv_handle_t *hd) {
+    auto *conn = static_cast<wsc_conn_s *>(hd->data);
+    if (--conn->open_handles == 0) return conn->final_event();
+    if (!conn->finishing) start_connect(conn);
+  });
+}
+
+}  // namespace
+
 void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest) {
   const wsc::HttpMessage &m = c->hs->http.msg;
   if (result != wsc::HttpParser::kDone && m.status == 0)
     return c->fail(WSC_EBAD_RESPONSE, std::string("Invalid HTTP response: ") + (c->hs->http.error() ? c->hs->http.error() : "truncated"));
   std::vector<wsc_header_t> headers = header_views(m);
+  const std::string *location = m.find("Location");
+  if (is_redirect(m.status) && location != nullptr && c->hs->follow_redirects)
+    return follow_redirect(c, *location, headers);
   if (m.status != 101) {
     // ws' 'unexpected-response': the answer, then the error.
     wsc_conn_event_t ev{};
@@ -201,20 +331,14 @@ int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_c
   *out = nullptr;
   if (loop == nullptr || url == nullptr || loop->freeing) return WSC_EINVAL;
   wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
-  if (wsc::options_read(&o, opts) != 0 || o.flags != 0) return WSC_EINVAL;
+  if (wsc::options_read(&o, opts) != 0 || (o.flags & ~WSC_CLIENT_FOLLOW_REDIRECTS) != 0) return WSC_EINVAL;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   if (wsc::options_read(&co, o.conn) != 0) return WSC_EINVAL;
   Url u;
   int rc = parse_url(url, &u);
   if (rc != 0) return rc;
 
-  // The request (RFC 6455 §4.1), validated before anything starts.
-  uint8_t nonce[16];
-  if (wsc::random_bytes(nonce, sizeof nonce) != 0) return WSC_ERANDOM;
-  std::string key = wsc::base64_encode(nonce, sizeof nonce);
-  std::string req = "GET " + u.target + " HTTP/1.1\r\nHost: " + u.host_header +
-                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-                    "\r\nSec-WebSocket-Version: 13\r\n";
+  // Everything the request carries is validated before anything starts.
   std::vector<std::string> protocols;
   if (o.nprotocols > 0 && o.protocols == nullptr) return WSC_EINVAL;
   for (size_t i = 0; i < o.nprotocols; ++i) {
@@ -223,14 +347,10 @@ int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_c
       if (p == o.protocols[i]) return WSC_EINVAL;  // duplicates are refused, as ws does
     protocols.emplace_back(o.protocols[i]);
   }
-  if (!protocols.empty()) {
-    req += "Sec-WebSocket-Protocol: ";
-    for (size_t i = 0; i < protocols.size(); ++i) req += (i ? ", " : "") + protocols[i];
-    req += "\r\n";
-  }
+  std::vector<std::pair<std::string, std::string>> headers;
   if (o.origin) {
     if (!wsc::header_value_valid(o.origin)) return WSC_EINVAL;
-    req += std::string("Origin: ") + o.origin + "\r\n";
+    headers.emplace_back("Origin", o.origin);
   }
   if (o.nheaders > 0 && o.headers == nullptr) return WSC_EINVAL;
   for (size_t i = 0; i < o.nheaders; ++i) {
@@ -238,9 +358,8 @@ int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_c
     if (h.name == nullptr || (h.value == nullptr && h.value_len > 0)) return WSC_EINVAL;
     std::string name(h.name, h.name_len), value(h.value ? h.value : "", h.value_len);
     if (!wsc::header_name_valid(name) || !wsc::header_value_valid(value)) return WSC_EINVAL;
-    req += name + ": " + value + "\r\n";
+    headers.emplace_back(name, value);
   }
-  req += "\r\n";
 
   auto *c = new (std::nothrow) wsc_conn_s(loop, false, co);
   if (c == nullptr) return WSC_ENOMEM;
@@ -252,37 +371,34 @@ int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_c
     c->finish();
     return WSC_ENOMEM;
   }
-  c->hs->request = std::move(req);
-  c->hs->key = key;
-  c->hs->protocols = std::move(protocols);
-  c->hs->host = u.host;
-  c->hs->port = u.port;
-  c->hs->handshake_timeout_ms = o.handshake_timeout_ms ? o.handshake_timeout_ms : 30000;
+  Handshake &h = *c->hs;
+  h.protocols = std::move(protocols);
+  h.headers = std::move(headers);
+  h.follow_redirects = (o.flags & WSC_CLIENT_FOLLOW_REDIRECTS) != 0;
+  h.max_redirects = o.max_redirects ? o.max_redirects : 10;
+  h.visited.push_back(url);
+  h.handshake_timeout_ms = o.handshake_timeout_ms ? o.handshake_timeout_ms : 30000;
+  apply_url(h, u);
+  if (!build_request(c)) {
+    c->finish();
+    return WSC_ERANDOM;
+  }
   if (o.connect_timeout_ms)
     c->start_timer(o.connect_timeout_ms, [](uv_timer_t *t) {
       static_cast<wsc_conn_s *>(t->data)->fail(WSC_ETIMEDOUT, "connect timed out");
     });
   *out = c;
-
-  if (u.unix_socket) {
-    c->is_pipe = true;
-    uv_pipe_init(loop->uv, &c->io.pipe, 0);
-    c->io.handle.data = c;
-    c->io_init = true;
-    c->hs->connect_req.data = c;
-    uv_pipe_connect(&c->hs->connect_req, &c->io.pipe, u.socket_path.c_str(), on_connected);
-    return 0;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_ADDRCONFIG;
-  c->hs->gai.data = c;
-  c->hs->resolving = true;
-  rc = uv_getaddrinfo(loop->uv, &c->hs->gai, on_resolved, u.host.c_str(), std::to_string(u.port).c_str(), &hints);
-  if (rc != 0) {
-    c->hs->resolving = false;
-    c->fail(WSC_ENAME, std::string("getaddrinfo: ") + uv_strerror(rc));
-  }
+  start_connect(c);
   return 0;
+}
+
+int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *value) {
+  if (conn == nullptr || name == nullptr) return WSC_EINVAL;
+  if (conn->is_server || conn->state != WSC_CONNECTING || !conn->hs || conn->finishing) return WSC_ESTATE;
+  if (!wsc::header_name_valid(name) || (value && !wsc::header_value_valid(value))) return WSC_EINVAL;
+  auto &hd = conn->hs->headers;
+  for (size_t i = hd.size(); i-- > 0;)
+    if (wsc::iequals(hd[i].first, name)) hd.erase(hd.begin() + i);
+  if (value) hd.emplace_back(name, value);
+  return build_request(conn) ? 0 : WSC_ERANDOM;
 }

@@ -217,6 +217,15 @@ HttpParser::Result HttpParser::feed(const char *p, size_t n, size_t *consumed) {
   return too_large_ ? kTooLarge : kBad;
 }
 
+void HttpParser::reset() {
+  llhttp_init(&parser_, kind_ == kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+  msg = HttpMessage();
+  head_bytes_ = 0;
+  in_value_ = too_large_ = done_ = false;
+  error_ = nullptr;
+}
+
 HttpParser::Result HttpParser::finish() {
   if (done_) return kDone;
   llhttp_errno_t err = llhttp_finish(&parser_);

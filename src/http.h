@@ -57,6 +57,8 @@ class HttpParser {
   Result feed(const char *p, size_t n, size_t *consumed);
   // The peer closed: a response without a length ends here.
   Result finish();
+  // Ready for a new message (a client that follows a redirect).
+  void reset();
   const char *error() const { return error_; }
 
   HttpMessage msg;

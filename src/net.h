@@ -82,9 +82,16 @@ struct Handshake {
   std::string request;  // the GET request
   std::string key;      // Sec-WebSocket-Key sent
   std::vector<std::string> protocols;
+  std::vector<std::pair<std::string, std::string>> headers;  // Origin and the user's, per hop
   std::string host;
+  std::string host_header;
+  std::string target;
   int port = 0;
   std::string unix_path;
+  bool follow_redirects = false;
+  uint32_t max_redirects = 10;
+  uint32_t redirects = 0;
+  std::vector<std::string> visited;
   uint32_t connect_timeout_ms = 0;
   uint32_t handshake_timeout_ms = 0;
   uv_getaddrinfo_t gai;

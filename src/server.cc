@@ -554,7 +554,7 @@ int wsc_request_accept(wsc_request_t *req, const char *protocol) {
 int wsc_request_reject(wsc_request_t *req, uint32_t status, const char *reason, const void *body, size_t body_len) {
   if (req == nullptr || (body == nullptr && body_len > 0)) return WSC_EINVAL;
   if (req->decision != wsc_request_s::kUndecided) return WSC_ESTATE;
-  uint32_t lowest = req->plain_http ? 100 : 400;
+  uint32_t lowest = req->plain_http ? 100 : 300;  // 3xx: a redirect
   if (status < lowest || status > 599 || (reason && !wsc::header_value_valid(reason))) return WSC_EINVAL;
   req->decision = wsc_request_s::kRejected;
   req->status = status;

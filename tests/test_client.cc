@@ -2,6 +2,8 @@
 // the handshake, against raw servers that misbehave on purpose.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "http.h"
 #include "net_support.h"
 
@@ -279,4 +281,155 @@ TEST(Client, ConnectTimeout) {
   t.close_clean();
   for (int fd : fillers) close(fd);
   close(lfd);
+}
+
+namespace {
+
+// A wsc server that redirects requests by path (/from -> Location) and accepts the rest,
+// recording the headers each accepted request carried.
+struct RedirectingServer {
+  explicit RedirectingServer(TestLoop &t) : loop(t) {
+    wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+    so.host = "127.0.0.1";
+    so.flags = WSC_SERVER_HANDLE_REQUESTS;
+    EXPECT_EQ(wsc_server_new(&srv, t.loop, &so, on_event, this), 0);
+    wsc_addr_t a;
+    wsc_server_address(srv, &a);
+    port = static_cast<int>(a.port);
+  }
+  static void on_event(wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+    auto *s = static_cast<RedirectingServer *>(ud);
+    if (ev->type == WSC_SERVER_CLOSE) s->closed = true;
+    if (ev->type != WSC_SERVER_REQUEST) return;
+    std::string path = wsc_request_path(ev->request);
+    auto it = s->routes.find(path);
+    if (it != s->routes.end()) {
+      wsc_request_add_header(ev->request, "Location", it->second.c_str());
+      wsc_request_reject(ev->request, 302, nullptr, nullptr, 0);
+      return;
+    }
+    std::string seen = path;
+    for (const char *h : {"Authorization", "Cookie", "X-Keep", "X-Added"}) {
+      const char *v = wsc_request_header_value(ev->request, h);
+      if (v) seen += std::string(" ") + h + "=" + v;
+    }
+    s->accepted.push_back(seen);
+  }
+  void close() {
+    wsc_server_close(srv, 0);
+    loop.run_until([&] { return closed; });
+  }
+  std::string url(const std::string &path) const { return "ws://127.0.0.1:" + std::to_string(port) + path; }
+  TestLoop &loop;
+  wsc_server_t *srv = nullptr;
+  int port = 0;
+  bool closed = false;
+  std::map<std::string, std::string> routes;
+  std::vector<std::string> accepted;
+};
+
+}  // namespace
+
+TEST(Client, FollowsRedirectsAndStripsCredentialsAcrossHosts) {
+  TestLoop t;
+  RedirectingServer a(t), b(t);
+  a.routes["/start"] = "/same-host";                 // relative: same host keeps credentials
+  a.routes["/same-host"] = b.url("/other-host");     // another port: another host
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  o.flags = WSC_CLIENT_FOLLOW_REDIRECTS;
+  wsc_header_t hs[] = {{"Authorization", 13, "Bearer x", 8}, {"Cookie", 6, "s=1", 3}, {"X-Keep", 6, "yes", 3}};
+  o.headers = hs;
+  o.nheaders = 3;
+  Client c;
+  wsc_conn_t *conn;
+  std::vector<std::string> hops;
+  struct Ctx {
+    Client *c;
+    std::vector<std::string> *hops;
+  } ctx{&c, &hops};
+  ASSERT_EQ(wsc_connect(&conn, t.loop, a.url("/start").c_str(), &o,
+                        [](wsc_conn_t *cn, const wsc_conn_event_t *ev, void *ud) {
+                          auto *x = static_cast<Ctx *>(ud);
+                          if (ev->type == WSC_EV_REDIRECT) {
+                            x->hops->push_back(std::to_string(ev->code) + " " +
+                                               std::string(reinterpret_cast<const char *>(ev->data), ev->len));
+                            EXPECT_EQ(wsc_conn_set_request_header(cn, "X-Added", "by-redirect-event"), 0);
+                            EXPECT_EQ(wsc_conn_set_request_header(cn, "Bad Name", "x"), WSC_EINVAL);
+                          }
+                          if (ev->type == WSC_EV_OPEN) wsc_conn_close(cn, 1000, nullptr, 0);
+                          Client::on(cn, ev, x->c);
+                        },
+                        &ctx),
+            0);
+  t.run_until([&] { return c.closed; });
+  ASSERT_EQ(hops.size(), 2u);
+  EXPECT_EQ(hops[0], "302 " + a.url("/same-host"));
+  EXPECT_EQ(hops[1], "302 " + b.url("/other-host"));
+  EXPECT_TRUE(c.events.has("open"));
+  EXPECT_EQ(std::string(wsc_conn_url(conn)).empty(), false);
+  ASSERT_EQ(b.accepted.size(), 1u);
+  EXPECT_EQ(b.accepted[0], "/other-host X-Keep=yes X-Added=by-redirect-event")
+      << "Authorization and Cookie are not sent to another host";
+  a.close();
+  b.close();
+  t.close_clean();
+}
+
+TEST(Client, RedirectLimitsLoopsAndSchemes) {
+  struct Case {
+    const char *name;
+    std::function<void(RedirectingServer &, RedirectingServer &)> routes;
+    uint32_t max;
+    const char *error;
+  } cases[] = {
+      {"limit",
+       [](RedirectingServer &a, RedirectingServer &) {
+         a.routes["/start"] = "/1";
+         a.routes["/1"] = "/2";
+         a.routes["/2"] = "/3";
+       },
+       2, "error WSC_EREDIRECT Maximum redirects exceeded"},
+      {"loop",
+       [](RedirectingServer &a, RedirectingServer &b) {
+         a.routes["/start"] = b.url("/back");
+         b.routes["/back"] = a.url("/start");
+       },
+       10, "error WSC_EREDIRECT Redirect loop"},
+      {"to wss without TLS",
+       [](RedirectingServer &a, RedirectingServer &) { a.routes["/start"] = "wss://127.0.0.1:1/"; }, 10,
+       "error WSC_EREDIRECT Unsupported redirect URL"},
+  };
+  for (const auto &tc : cases) {
+    TestLoop t;
+    RedirectingServer a(t), b(t);
+    tc.routes(a, b);
+    wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+    o.flags = WSC_CLIENT_FOLLOW_REDIRECTS;
+    o.max_redirects = tc.max;
+    Client c;
+    wsc_conn_t *conn;
+    ASSERT_EQ(wsc_connect(&conn, t.loop, a.url("/start").c_str(), &o, Client::on, &c), 0);
+    t.run_until([&] { return c.closed; });
+    ASSERT_GE(c.events.log.size(), 2u) << tc.name;
+    EXPECT_EQ(c.events.log[c.events.log.size() - 2].rfind(tc.error, 0), 0u) << tc.name << ": " << c.events.log[c.events.log.size() - 2];
+    a.close();
+    b.close();
+    t.close_clean();
+  }
+}
+
+TEST(Client, RedirectsAreNotFollowedByDefault) {
+  TestLoop t;
+  RedirectingServer a(t);
+  a.routes["/start"] = "/elsewhere";
+  Client c;
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, a.url("/start").c_str(), nullptr, Client::on, &c), 0);
+  t.run_until([&] { return c.closed; });
+  EXPECT_EQ(c.events.log[0], "unexpected-response 302 ");
+  bool location = false;
+  for (const auto &h : c.headers) location |= h == "Location: /elsewhere";
+  EXPECT_TRUE(location);
+  a.close();
+  t.close_clean();
 }

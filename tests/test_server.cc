@@ -190,7 +190,7 @@ TEST(Server, TheDecisionHookSeesTheRequestAndMayReject) {
     seen["header0"] = std::string(h.name, h.name_len);
     EXPECT_EQ(wsc_request_add_header(req, "X-Reason", "because"), 0);
     EXPECT_EQ(wsc_request_add_header(req, "X-Bad", "a\r\nInjected: 1"), WSC_EINVAL);
-    EXPECT_EQ(wsc_request_reject(req, 200, nullptr, nullptr, 0), WSC_EINVAL) << "a rejection is 4xx or 5xx";
+    EXPECT_EQ(wsc_request_reject(req, 200, nullptr, nullptr, 0), WSC_EINVAL) << "a rejection is 3xx to 5xx";
     EXPECT_EQ(wsc_request_reject(req, 403, "Go Away", "no entry", 8), 0);
     EXPECT_EQ(wsc_request_accept(req, nullptr), WSC_ESTATE);
   };

@@ -8,9 +8,12 @@
 
 WSC_BEGIN_DECLS
 
+/* Client flags (wsc_client_options_t.flags). */
+#define WSC_CLIENT_FOLLOW_REDIRECTS 0x1u /* follow 3xx answers (ws' followRedirects) */
+
 typedef struct wsc_client_options_s {
   uint32_t size;                   /* sizeof(wsc_client_options_t) */
-  uint32_t flags;                  /* none yet */
+  uint32_t flags;                  /* WSC_CLIENT_* */
   const char *origin;              /* Origin header, or NULL */
   const char *const *protocols;    /* requested subprotocols (tokens), or NULL */
   size_t nprotocols;
@@ -19,18 +22,30 @@ typedef struct wsc_client_options_s {
   uint32_t connect_timeout_ms;     /* 0: none */
   uint32_t handshake_timeout_ms;   /* 0: 30 s */
   const wsc_conn_options_t *conn;  /* NULL: defaults */
+  uint32_t max_redirects;          /* with WSC_CLIENT_FOLLOW_REDIRECTS; 0: 10 */
+  uint32_t reserved_;
 } wsc_client_options_t;
 
-#define WSC_CLIENT_OPTIONS_INIT { sizeof(wsc_client_options_t), 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL }
+#define WSC_CLIENT_OPTIONS_INIT { sizeof(wsc_client_options_t), 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL, 0, 0 }
 
 WSC_EXTERN int wsc_client_options_init(wsc_client_options_t *opts, size_t size);
 
 /* Connects to url: ws://host[:port][/path][?query] or ws+unix:///path/to.sock[:/request/path].
  * The connection starts CONNECTING; events follow on the loop: UPGRADE and OPEN, or ERROR (and
  * UNEXPECTED_RESPONSE for a non-101 answer) then CLOSE. Returns 0 (*out is the connection) or
- * WSC_EURL, WSC_EINVAL, WSC_ENOMEM; a failure after that arrives as events. */
+ * WSC_EURL, WSC_EINVAL, WSC_ENOMEM; a failure after that arrives as events.
+ *
+ * Redirects (WSC_CLIENT_FOLLOW_REDIRECTS): a 301, 302, 303, 307 or 308 with a Location is
+ * followed on the same connection object, at most max_redirects times, never to a URL already
+ * visited (a loop) and never from wss:// to ws://; Authorization and Cookie are dropped when the
+ * host changes. Each hop is reported as WSC_EV_REDIRECT first, where the next request's headers
+ * can be edited with wsc_conn_set_request_header. Failures: WSC_EREDIRECT. */
 WSC_EXTERN int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_client_options_t *opts,
                            wsc_conn_cb cb, void *user_data);
+
+/* While CONNECTING (typically inside WSC_EV_REDIRECT): sets a header of the next request, or
+ * removes it with value NULL. Returns 0, WSC_EINVAL (bad name or value) or WSC_ESTATE. */
+WSC_EXTERN int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *value);
 
 WSC_END_DECLS
 

@@ -95,8 +95,10 @@ typedef enum wsc_conn_event_type {
   WSC_EV_UPGRADE = 8,   /* client: the server's 101 response; code (101), headers */
   WSC_EV_UNEXPECTED_RESPONSE = 9, /* client: a non-101 answer; code, headers, data/len (body) */
   WSC_EV_DRAIN = 10,    /* the send buffer fell to the low-water mark after backpressure */
-  WSC_EV_TIMEOUT = 11   /* code 0: idle_timeout_ms passed without data; code 1: a keepalive
+  WSC_EV_TIMEOUT = 11,  /* code 0: idle_timeout_ms passed without data; code 1: a keepalive
                            ping went unanswered (with WSC_CONN_KEEPALIVE_NO_DROP) */
+  WSC_EV_REDIRECT = 12  /* client: code (3xx), data/len: the URL it goes to next, headers: the
+                           3xx answer's; see wsc_conn_set_request_header */
 } wsc_conn_event_type_t;
 
 typedef struct wsc_conn_event_s {

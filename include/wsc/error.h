@@ -46,6 +46,7 @@
   XX(EHANDSHAKE_TIMEOUT, -206, 0, "opening handshake timed out")                                \
   XX(EBAD_REQUEST, -207, 0, "invalid upgrade request")                                          \
   XX(EREJECTED, -208, 0, "upgrade request rejected")                                            \
+  XX(EREDIRECT, -209, 0, "redirect not followed")                                               \
   XX(ECONNREFUSED, -300, 0, "connection refused")                                               \
   XX(ECONNRESET, -301, 0, "connection reset by peer")                                           \
   XX(ETIMEDOUT, -302, 0, "connection timed out")                                                \

@@ -136,8 +136,8 @@ WSC_EXTERN int wsc_request_add_cookie(wsc_request_t *req, const char *name, cons
 /* Accepts with this subprotocol (NULL: the first one offered; "": none). The protocol must be one
  * the client offered. Returns 0, WSC_EINVAL or WSC_ESTATE (already decided). */
 WSC_EXTERN int wsc_request_accept(wsc_request_t *req, const char *protocol);
-/* Rejects with an HTTP status (400-599; for HTTP_REQUEST any 100-599), a reason phrase (NULL:
- * the standard one) and a body. */
+/* Rejects with an HTTP status (300-599: 3xx redirects with a Location header added; for
+ * HTTP_REQUEST any 100-599), a reason phrase (NULL: the standard one) and a body. */
 WSC_EXTERN int wsc_request_reject(wsc_request_t *req, uint32_t status, const char *reason, const void *body,
                                   size_t body_len);
 
