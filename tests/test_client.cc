@@ -366,7 +366,6 @@ TEST(Client, FollowsRedirectsAndStripsCredentialsAcrossHosts) {
   EXPECT_EQ(hops[0], "302 " + a.url("/same-host"));
   EXPECT_EQ(hops[1], "302 " + b.url("/other-host"));
   EXPECT_TRUE(c.events.has("open"));
-  EXPECT_EQ(std::string(wsc_conn_url(conn)).empty(), false);
   ASSERT_EQ(b.accepted.size(), 1u);
   EXPECT_EQ(b.accepted[0], "/other-host X-Keep=yes X-Added=by-redirect-event")
       << "Authorization and Cookie are not sent to another host";
