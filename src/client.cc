@@ -1,11 +1,13 @@
 // The WebSocket client (wsc/client.h): URL, name resolution, connect, the opening handshake
 // (RFC 6455 §4.1) and its validation.
+#include <algorithm>
 #include <cstring>
 #include <new>
 
 #include "net.h"
 #include "options.h"
 #include "random.h"
+#include "wsc/close.h"
 #include "wsc/error.h"
 
 namespace {
@@ -266,6 +268,30 @@ void follow_redirect(wsc_conn_s *c, const std::string &location, const std::vect
   });
 }
 
+// A new attempt from the client's configuration: a fresh handshake, then resolve and connect.
+void begin_attempt(wsc_conn_s *c) {
+  const ClientConfig &cfg = *c->client;
+  c->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kResponse, 256, 64 * 1024));
+  if (!c->hs) return c->fail(WSC_ENOMEM, "out of memory");
+  Handshake &h = *c->hs;
+  h.protocols = cfg.protocols;
+  h.headers = cfg.headers;
+  h.follow_redirects = cfg.follow_redirects;
+  h.max_redirects = cfg.max_redirects;
+  h.visited.push_back(cfg.url);
+  h.handshake_timeout_ms = cfg.handshake_timeout_ms;
+  c->url = cfg.url;
+  Url u;
+  parse_url(cfg.url, &u);  // validated by wsc_connect
+  apply_url(h, u);
+  if (!build_request(c)) return c->fail(WSC_ERANDOM, "no random key");
+  if (cfg.connect_timeout_ms)
+    c->start_timer(cfg.connect_timeout_ms, [](uv_timer_t *t) {
+      static_cast<wsc_conn_s *>(t->data)->fail(WSC_ETIMEDOUT, "connect timed out");
+    });
+  start_connect(c);
+}
+
 }  // namespace
 
 void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest) {
@@ -331,7 +357,8 @@ int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_c
   *out = nullptr;
   if (loop == nullptr || url == nullptr || loop->freeing) return WSC_EINVAL;
   wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
-  if (wsc::options_read(&o, opts) != 0 || (o.flags & ~WSC_CLIENT_FOLLOW_REDIRECTS) != 0) return WSC_EINVAL;
+  if (wsc::options_read(&o, opts) != 0 || (o.flags & ~(WSC_CLIENT_FOLLOW_REDIRECTS | WSC_CLIENT_RECONNECT_ALWAYS)) != 0)
+    return WSC_EINVAL;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   if (wsc::options_read(&co, o.conn) != 0) return WSC_EINVAL;
   Url u;
@@ -365,30 +392,26 @@ int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_c
   if (c == nullptr) return WSC_ENOMEM;
   c->cb = cb;
   c->user_data = user_data;
-  c->url = url;
-  c->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kResponse, 256, 64 * 1024));
-  if (!c->hs) {
+  c->client.reset(new (std::nothrow) ClientConfig());
+  if (!c->client) {
     c->finish();
     return WSC_ENOMEM;
   }
-  Handshake &h = *c->hs;
-  h.protocols = std::move(protocols);
-  h.headers = std::move(headers);
-  h.follow_redirects = (o.flags & WSC_CLIENT_FOLLOW_REDIRECTS) != 0;
-  h.max_redirects = o.max_redirects ? o.max_redirects : 10;
-  h.visited.push_back(url);
-  h.handshake_timeout_ms = o.handshake_timeout_ms ? o.handshake_timeout_ms : 30000;
-  apply_url(h, u);
-  if (!build_request(c)) {
-    c->finish();
-    return WSC_ERANDOM;
-  }
-  if (o.connect_timeout_ms)
-    c->start_timer(o.connect_timeout_ms, [](uv_timer_t *t) {
-      static_cast<wsc_conn_s *>(t->data)->fail(WSC_ETIMEDOUT, "connect timed out");
-    });
+  ClientConfig &cfg = *c->client;
+  cfg.url = url;
+  cfg.protocols = std::move(protocols);
+  cfg.headers = std::move(headers);
+  cfg.follow_redirects = (o.flags & WSC_CLIENT_FOLLOW_REDIRECTS) != 0;
+  cfg.max_redirects = o.max_redirects ? o.max_redirects : 10;
+  cfg.connect_timeout_ms = o.connect_timeout_ms;
+  cfg.handshake_timeout_ms = o.handshake_timeout_ms ? o.handshake_timeout_ms : 30000;
+  cfg.reconnect_min_ms = o.reconnect_min_ms;
+  cfg.reconnect_max_ms = o.reconnect_max_ms ? o.reconnect_max_ms : 30000;
+  cfg.reconnect_max_attempts = o.reconnect_max_attempts;
+  cfg.reconnect_always = (o.flags & WSC_CLIENT_RECONNECT_ALWAYS) != 0;
+  cfg.offline_queue_bytes = o.offline_queue_bytes;
   *out = c;
-  start_connect(c);
+  begin_attempt(c);
   return 0;
 }
 
@@ -401,4 +424,44 @@ int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *
     if (wsc::iequals(hd[i].first, name)) hd.erase(hd.begin() + i);
   if (value) hd.emplace_back(name, value);
   return build_request(conn) ? 0 : WSC_ERANDOM;
+}
+
+bool client_reconnect(wsc_conn_s *c) {
+  const ClientConfig &cfg = *c->client;
+  if (cfg.reconnect_min_ms == 0 || c->user_closed) return false;
+  if (c->close_received && c->peer_code == WSC_CLOSE_NORMAL && !cfg.reconnect_always) return false;
+  if (cfg.reconnect_max_attempts != 0 && c->attempt >= cfg.reconnect_max_attempts) return false;
+  ++c->attempt;
+  // Exponential backoff with jitter (0.5x to 1.5x), capped.
+  uint64_t delay = uint64_t{cfg.reconnect_min_ms} << std::min<uint32_t>(c->attempt - 1, 20);
+  uint8_t r[2];
+  uint32_t noise = wsc::random_bytes(r, 2) == 0 ? (uint32_t{r[0]} << 8 | r[1]) : 32768;
+  delay = delay / 2 + delay * noise / 65536;
+  if (delay > cfg.reconnect_max_ms) delay = cfg.reconnect_max_ms;
+  if (delay == 0) delay = 1;
+  std::string reason = c->close_received ? c->peer_reason : std::string();
+  wsc_conn_event_t ev{};
+  ev.type = WSC_EV_RECONNECTING;
+  ev.code = c->close_received ? c->peer_code : uint32_t{WSC_CLOSE_ABNORMAL};
+  ev.was_clean = c->was_clean ? 1 : 0;
+  ev.data = reinterpret_cast<const uint8_t *>(reason.data());
+  ev.len = reason.size();
+  ev.error = c->end_error;
+  ev.attempt = c->attempt;
+  ev.delay_ms = static_cast<uint32_t>(delay);
+  c->emit(ev);
+  if (c->user_closed) return false;  // closed from inside the event
+  c->reset_for_reconnect();
+  c->start_timer(delay, [](uv_timer_t *t) { begin_attempt(static_cast<wsc_conn_s *>(t->data)); });
+  return true;
+}
+
+void client_send_offline(wsc_conn_s *c) {
+  std::deque<OfflineSend> queued;
+  queued.swap(c->offline);
+  c->offline_bytes = 0;
+  for (auto &m : queued) {
+    int rc = wsc_conn_send(c, m.opcode, m.data.data(), m.data.size(), m.flags, m.cb, m.user_data);
+    if (rc < 0 && m.cb) m.cb(c, rc, m.user_data);
+  }
 }

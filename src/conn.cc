@@ -88,6 +88,7 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
       keepalive_grace_ms(o.keepalive_grace_ms ? o.keepalive_grace_ms : 10000),
       idle_timeout_ms(o.idle_timeout_ms),
       tcp_keepalive_ms(o.tcp_keepalive_ms),
+      opts(o),
       rx(receiver_config(server_side, o), receiver_sink, this),
       tx(server_side ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (o.flags & WSC_CONN_FRAGMENT) != 0, o.fragment_threshold,
          sender_write, this) {
@@ -329,9 +330,11 @@ void wsc_conn_s::open(const std::string &rest) {
   if (tcp_keepalive_ms != 0 && !is_pipe && io_init)
     uv_tcp_keepalive(&io.tcp, 1, std::max(1u, tcp_keepalive_ms / 1000));
   if (keepalive_ms != 0 || idle_timeout_ms != 0) liveness();
+  attempt = 0;
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_OPEN;
   emit(ev);
+  if (client && !offline.empty() && state == WSC_OPEN && !finishing) client_send_offline(this);
   if (!rest.empty() && !finishing && state == WSC_OPEN) {
     std::string copy = rest;  // the receiver unmasks in place
     feed_frames(reinterpret_cast<uint8_t *>(&copy[0]), copy.size());
@@ -440,10 +443,41 @@ void wsc_conn_s::finish() {
   }
 }
 
+void wsc_conn_s::reset_for_reconnect() {
+  state = WSC_CONNECTING;
+  finishing = final_done = false;
+  close_sent = close_received = shutdown_after_flush = shutdown_sent = was_clean = false;
+  peer_code = WSC_CLOSE_NO_STATUS;
+  peer_reason.clear();
+  end_error = 0;
+  backpressure = paused = reading = writing = false;
+  pending_in.release();
+  out.clear();
+  io_init = is_pipe = false;
+  protocol.clear();
+  extensions.clear();
+  hs.reset();
+  keepalive_ping_at = 0;
+  idle_notified = false;
+  ping_sent_ns = 0;
+  rx.~Receiver();
+  new (&rx) wsc::Receiver(receiver_config(is_server, opts), receiver_sink, this);
+  tx.~Sender();
+  new (&tx) wsc::Sender(is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (opts.flags & WSC_CONN_FRAGMENT) != 0,
+                        opts.fragment_threshold, sender_write, this);
+  uv_timer_init(loop->uv, &timer);
+  timer.data = this;
+  open_handles = 1;
+}
+
 void wsc_conn_s::final_event() {
   if (hs && hs->resolving) return;  // the resolver's callback finishes the job
-  state = WSC_CLOSED;
   complete_upto(UINT64_MAX, end_error ? end_error : WSC_ECLOSED);
+  if (client && client_reconnect(this)) return;  // the same connection tries again
+  state = WSC_CLOSED;
+  for (auto &m : offline)
+    if (m.cb) m.cb(this, WSC_ECLOSED, m.user_data);
+  offline.clear();
   if (request != nullptr) server_request_gone(this);
   if (server) server->conn_gone(this);
   wsc_conn_event_t ev{};
@@ -476,7 +510,7 @@ void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *user_data) {
 template <typename Produce>
 static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_data, Produce produce) {
   if (conn == nullptr) return WSC_EINVAL;
-  if (conn->state != WSC_OPEN || conn->finishing) return WSC_ESTATE;
+  if (conn->state != WSC_OPEN || conn->finishing || !conn->offline.empty()) return WSC_ESTATE;
   int rc = conn->admit_send();
   if (rc == 0) rc = produce();
   if (rc != 0) return rc;
@@ -492,6 +526,16 @@ static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_
 
 int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags, wsc_send_cb cb,
                   void *user_data) {
+  if (conn && conn->client && conn->client->offline_queue_bytes != 0 && !conn->user_closed &&
+      (conn->state == WSC_CONNECTING || !conn->offline.empty())) {
+    // Not connected (yet, or again): the message waits for the next OPEN, within its bound.
+    if ((data == nullptr && len > 0) || (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY)) return WSC_EINVAL;
+    if (conn->offline_bytes + len > conn->client->offline_queue_bytes) return WSC_EQUEUEFULL;
+    conn->offline.push_back(OfflineSend{opcode, flags, len ? std::string(static_cast<const char *>(data), len) : std::string(),
+                                        cb, user_data});
+    conn->offline_bytes += len;
+    return 0;
+  }
   return conn_send(conn, (flags & WSC_SEND_MORE) == 0, cb, user_data,
                    [&] { return conn->tx.send(opcode, static_cast<const uint8_t *>(data), len, flags); });
 }
@@ -546,6 +590,7 @@ int wsc_conn_send_threadsafe(wsc_loop_t *loop, uint64_t conn_id, uint32_t opcode
 
 int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t reason_len) {
   if (conn == nullptr) return WSC_EINVAL;
+  conn->user_closed = true;  // also from inside RECONNECTING: no further attempt
   if (conn->finishing || conn->state == WSC_CLOSED) return WSC_ESTATE;
   if (conn->state == WSC_CONNECTING) {
     conn->fail(WSC_ECLOSED, "WebSocket was closed before the connection was established");
@@ -562,7 +607,9 @@ int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t r
 }
 
 void wsc_conn_terminate(wsc_conn_t *conn) {
-  if (conn) conn->finish();
+  if (conn == nullptr) return;
+  conn->user_closed = true;
+  conn->finish();
 }
 
 uint64_t wsc_conn_buffered_amount(const wsc_conn_t *conn) { return conn ? conn->buffered() : 0; }

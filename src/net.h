@@ -66,6 +66,27 @@ struct Completion {
 };
 
 
+// What a client connection needs to connect again: after a redirect, or to reconnect.
+struct ClientConfig {
+  std::string url;
+  std::vector<std::string> protocols;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool follow_redirects = false;
+  uint32_t max_redirects = 10;
+  uint32_t connect_timeout_ms = 0, handshake_timeout_ms = 30000;
+  uint32_t reconnect_min_ms = 0, reconnect_max_ms = 30000, reconnect_max_attempts = 0;
+  bool reconnect_always = false;
+  uint64_t offline_queue_bytes = 0;
+};
+
+// A message sent while the client (re)connects.
+struct OfflineSend {
+  uint32_t opcode, flags;
+  std::string data;
+  wsc_send_cb cb;
+  void *user_data;
+};
+
 // The opening handshake's state, dropped once the connection is open.
 struct wsc_request_s;
 
@@ -131,6 +152,7 @@ struct wsc_conn_s {
   void fail(int err, const std::string &message);  // error event, then terminate
   void finish();  // close the handles; the final event follows
   void final_event();
+  void reset_for_reconnect();  // a fresh connection state in the same object
   void emit(wsc_conn_event_t &ev);
 
   wsc_loop_s *loop;
@@ -160,6 +182,7 @@ struct wsc_conn_s {
   bool idle_notified = false;
   uint64_t ping_sent_ns = 0;     // uv_hrtime() of the last ping sent, until its pong
   int64_t rtt_us = -1;
+  wsc_conn_options_t opts;  // to rebuild the protocol state on reconnection
   wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
 
   wsc::Receiver rx;
@@ -186,6 +209,11 @@ struct wsc_conn_s {
   int end_error = 0;  // why pending sends fail
 
   std::unique_ptr<Handshake> hs;
+  std::unique_ptr<ClientConfig> client;  // clients only
+  bool user_closed = false;              // close() or terminate() was called: no reconnection
+  uint32_t attempt = 0;                  // reconnection attempts in a row
+  std::deque<OfflineSend> offline;
+  uint64_t offline_bytes = 0;
   wsc_request_s *request = nullptr;  // a server's upgrade request awaiting a deferred decision
   std::string protocol, extensions, url;
   wsc_conn_stats_t stats{};
@@ -223,6 +251,10 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
 void server_request_gone(wsc_conn_s *c);
 // The bytes a deferred request's client sent meanwhile.
 std::string *server_request_rest(wsc_conn_s *c);
+// Clients: reconnects a dropped connection when its policy says so (else false: it ends).
+bool client_reconnect(wsc_conn_s *c);
+// Clients: sends what was queued while (re)connecting.
+void client_send_offline(wsc_conn_s *c);
 // Client side: the response head (or refusal) arrived.
 void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest);
 

@@ -95,6 +95,8 @@ inline std::string describe_conn_event(const wsc_conn_event_t &ev) {
     case WSC_EV_DRAIN: return "drain";
     case WSC_EV_TIMEOUT: return "timeout " + std::to_string(ev.code);
     case WSC_EV_REDIRECT: return "redirect " + std::to_string(ev.code) + " " + data;
+    case WSC_EV_RECONNECTING:
+      return "reconnecting " + std::to_string(ev.code) + " attempt " + std::to_string(ev.attempt);
   }
   return "?";
 }

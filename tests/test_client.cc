@@ -2,6 +2,7 @@
 // the handshake, against raw servers that misbehave on purpose.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "http.h"
@@ -430,5 +431,98 @@ TEST(Client, RedirectsAreNotFollowedByDefault) {
   for (const auto &h : c.headers) location |= h == "Location: /elsewhere";
   EXPECT_TRUE(location);
   a.close();
+  t.close_clean();
+}
+
+namespace {
+
+// An echo server on a given port (0: any), for reconnection tests.
+struct EchoServer {
+  EchoServer(TestLoop &t, int want_port) : loop(t) {
+    wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+    so.host = "127.0.0.1";
+    so.port = static_cast<uint32_t>(want_port);
+    EXPECT_EQ(wsc_server_new(&srv, t.loop, &so, on_event, this), 0);
+    wsc_addr_t a;
+    wsc_server_address(srv, &a);
+    port = static_cast<int>(a.port);
+  }
+  static void on_event(wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+    auto *s = static_cast<EchoServer *>(ud);
+    if (ev->type == WSC_SERVER_CLOSE) s->closed = true;
+    if (ev->type == WSC_SERVER_CONNECTION)
+      wsc_conn_set_callback(ev->conn, [](wsc_conn_t *c, const wsc_conn_event_t *e, void *) {
+        if (e->type == WSC_EV_MESSAGE) wsc_conn_send(c, e->opcode, e->data, e->len, 0, nullptr, nullptr);
+      }, nullptr);
+  }
+  void shutdown(uint32_t code) {
+    wsc_server_shutdown(srv, code, 0, 0);
+    loop.run_until([&] { return closed; });
+  }
+  TestLoop &loop;
+  wsc_server_t *srv = nullptr;
+  int port = 0;
+  bool closed = false;
+};
+
+}  // namespace
+
+TEST(Client, ReconnectsToAServerThatRestartsAndSendsWhatWaited) {
+  TestLoop t;
+  auto first = std::make_unique<EchoServer>(t, 0);
+  int port = first->port;
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  o.reconnect_min_ms = 20;
+  o.reconnect_max_ms = 100;
+  o.offline_queue_bytes = 1024;
+  Client c;
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(port) + "/").c_str(), &o, Client::on, &c), 0);
+  t.run_until([&] { return c.events.has("open"); });
+  first->shutdown(1012);  // "service restart": not a normal close, so the client comes back
+  first.reset();
+  t.run_until([&] { return c.events.count("reconnecting") >= 2; });  // it keeps trying while the server is down
+  EXPECT_EQ(wsc_conn_ready_state(conn), (uint32_t)WSC_CONNECTING);
+  int done = 99;
+  EXPECT_EQ(wsc_conn_send(conn, WSC_OP_TEXT, "queued while down", 17, 0,
+                          [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) = st; }, &done),
+            0);
+  std::string big(2000, 'b');
+  EXPECT_EQ(wsc_conn_send(conn, WSC_OP_TEXT, big.data(), big.size(), 0, nullptr, nullptr), WSC_EQUEUEFULL);
+  EchoServer second(t, port);  // the server is back on the same port
+  t.run_until([&] { return c.events.has("text queued while down"); }, 10000);
+  EXPECT_EQ(done, 0);
+  EXPECT_EQ(c.events.count("open"), 2u);
+  auto first_drop = std::find_if(c.events.log.begin(), c.events.log.end(),
+                                 [](const std::string &l) { return l.rfind("reconnecting", 0) == 0; });
+  ASSERT_NE(first_drop, c.events.log.end());
+  EXPECT_EQ(*first_drop, "reconnecting 1012 attempt 1") << "the drop reports the server's close code";
+  wsc_conn_close(conn, 1000, nullptr, 0);  // the user's close: no reconnection after it
+  t.run_until([&] { return c.closed; });
+  EXPECT_EQ(c.events.log.back(), "close 1000  clean");
+  second.shutdown(0);
+  t.close_clean();
+}
+
+TEST(Client, NoReconnectAfterANormalCloseOrOnceAttemptsRunOut) {
+  TestLoop t;
+  EchoServer s(t, 0);
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  o.reconnect_min_ms = 10;
+  Client normal;
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(s.port) + "/").c_str(), &o, Client::on, &normal), 0);
+  t.run_until([&] { return normal.events.has("open"); });
+  s.shutdown(1000);
+  t.run_until([&] { return normal.closed; });
+  EXPECT_FALSE(normal.events.has("reconnecting"));
+  EXPECT_EQ(normal.events.log.back(), "close 1000  clean");
+
+  o.reconnect_max_attempts = 3;  // to a port where nothing listens
+  Client refused;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(s.port) + "/").c_str(), &o, Client::on, &refused), 0);
+  t.run_until([&] { return refused.closed; });
+  EXPECT_EQ(refused.events.count("reconnecting"), 3u);
+  EXPECT_EQ(refused.events.count("error WSC_ECONNREFUSED"), 4u) << "the first attempt and three more";
   t.close_clean();
 }

@@ -10,6 +10,7 @@ WSC_BEGIN_DECLS
 
 /* Client flags (wsc_client_options_t.flags). */
 #define WSC_CLIENT_FOLLOW_REDIRECTS 0x1u /* follow 3xx answers (ws' followRedirects) */
+#define WSC_CLIENT_RECONNECT_ALWAYS 0x2u /* reconnect after a normal close (1000) from the server too */
 
 typedef struct wsc_client_options_s {
   uint32_t size;                   /* sizeof(wsc_client_options_t) */
@@ -23,10 +24,15 @@ typedef struct wsc_client_options_s {
   uint32_t handshake_timeout_ms;   /* 0: 30 s */
   const wsc_conn_options_t *conn;  /* NULL: defaults */
   uint32_t max_redirects;          /* with WSC_CLIENT_FOLLOW_REDIRECTS; 0: 10 */
-  uint32_t reserved_;
+  uint32_t reconnect_min_ms;       /* reconnection: the first delay; 0: never reconnect */
+  uint32_t reconnect_max_ms;       /* the delay doubles per attempt up to this (0: 30 s), ±50% jitter */
+  uint32_t reconnect_max_attempts; /* attempts in a row before giving up; 0: no limit */
+  uint64_t offline_queue_bytes;    /* messages sent while (re)connecting wait, up to this many bytes,
+                                      and go out once open; 0: such sends fail (WSC_ESTATE) */
 } wsc_client_options_t;
 
-#define WSC_CLIENT_OPTIONS_INIT { sizeof(wsc_client_options_t), 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL, 0, 0 }
+#define WSC_CLIENT_OPTIONS_INIT \
+  { sizeof(wsc_client_options_t), 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0 }
 
 WSC_EXTERN int wsc_client_options_init(wsc_client_options_t *opts, size_t size);
 
@@ -39,7 +45,14 @@ WSC_EXTERN int wsc_client_options_init(wsc_client_options_t *opts, size_t size);
  * followed on the same connection object, at most max_redirects times, never to a URL already
  * visited (a loop) and never from wss:// to ws://; Authorization and Cookie are dropped when the
  * host changes. Each hop is reported as WSC_EV_REDIRECT first, where the next request's headers
- * can be edited with wsc_conn_set_request_header. Failures: WSC_EREDIRECT. */
+ * can be edited with wsc_conn_set_request_header. Failures: WSC_EREDIRECT.
+ *
+ * Reconnection (reconnect_min_ms > 0): when a connection fails or drops, and the user did not
+ * close it, it is retried after a growing, jittered delay, reported each time as
+ * WSC_EV_RECONNECTING (the connection object stays the same; OPEN follows on success). A normal
+ * close (1000) from the server ends it unless WSC_CLIENT_RECONNECT_ALWAYS. The final CLOSE comes
+ * when the user closes, or the attempts run out. Sends still queued when a connection drops fail
+ * with their error; sends made while reconnecting wait (offline_queue_bytes) or fail. */
 WSC_EXTERN int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_client_options_t *opts,
                            wsc_conn_cb cb, void *user_data);
 

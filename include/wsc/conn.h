@@ -97,8 +97,10 @@ typedef enum wsc_conn_event_type {
   WSC_EV_DRAIN = 10,    /* the send buffer fell to the low-water mark after backpressure */
   WSC_EV_TIMEOUT = 11,  /* code 0: idle_timeout_ms passed without data; code 1: a keepalive
                            ping went unanswered (with WSC_CONN_KEEPALIVE_NO_DROP) */
-  WSC_EV_REDIRECT = 12  /* client: code (3xx), data/len: the URL it goes to next, headers: the
+  WSC_EV_REDIRECT = 12, /* client: code (3xx), data/len: the URL it goes to next, headers: the
                            3xx answer's; see wsc_conn_set_request_header */
+  WSC_EV_RECONNECTING = 13 /* client: the connection dropped (code, was_clean, data/len: reason,
+                              error: why, or 0); attempt number `attempt` starts in delay_ms */
 } wsc_conn_event_type_t;
 
 typedef struct wsc_conn_event_s {
@@ -111,8 +113,10 @@ typedef struct wsc_conn_event_s {
   const uint8_t *data; /* borrowed: valid only during the call */
   size_t len;
   const char *message; /* ERROR: what went wrong (borrowed) */
-  const wsc_header_t *headers; /* UPGRADE, UNEXPECTED_RESPONSE (borrowed) */
+  const wsc_header_t *headers; /* UPGRADE, UNEXPECTED_RESPONSE, REDIRECT (borrowed) */
   size_t nheaders;
+  uint32_t attempt;  /* RECONNECTING */
+  uint32_t delay_ms; /* RECONNECTING */
 } wsc_conn_event_t;
 
 typedef void (*wsc_conn_cb)(wsc_conn_t *conn, const wsc_conn_event_t *event, void *user_data);
