@@ -175,6 +175,14 @@ void apply_url(Handshake &h, const Url &u) {
 // Resolves and connects the current hop (a Unix socket needs neither).
 void start_connect(wsc_conn_s *c) {
   Handshake &h = *c->hs;
+  if (c->transport) {  // the caller's transport is connected already: send the request
+    c->start_timer(h.handshake_timeout_ms, [](uv_timer_t *t) {
+      static_cast<wsc_conn_s *>(t->data)->fail(WSC_EHANDSHAKE_TIMEOUT, "Opening handshake has timed out");
+    });
+    wsc_buf_t b{reinterpret_cast<const uint8_t *>(h.request.data()), h.request.size()};
+    c->queue(&b, 1);
+    return;
+  }
   if (!h.unix_path.empty()) {
     c->is_pipe = true;
     uv_pipe_init(c->loop->uv, &c->io.pipe, 0);
@@ -228,6 +236,7 @@ bool is_redirect(int status) {
 // Follows a 3xx: checks the limit, loops and schemes; lets the user see it; starts the next hop.
 void follow_redirect(wsc_conn_s *c, const std::string &location, const std::vector<wsc_header_t> &headers) {
   Handshake &h = *c->hs;
+  if (c->transport) return c->fail(WSC_EREDIRECT, "A transport connection cannot follow a redirect");
   std::string next = resolve_location(c->url, location);
   if (++h.redirects > h.max_redirects) return c->fail(WSC_EREDIRECT, "Maximum redirects exceeded");
   for (const auto &v : h.visited)
@@ -351,8 +360,8 @@ int wsc_client_options_init(wsc_client_options_t *opts, size_t size) {
   return wsc::options_init(opts, size, defaults);
 }
 
-int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_client_options_t *opts, wsc_conn_cb cb,
-                void *user_data) {
+static int connect_common(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_client_options_t *opts,
+                          const wsc_transport_t *transport, wsc_conn_cb cb, void *user_data) {
   if (out == nullptr) return WSC_EINVAL;
   *out = nullptr;
   if (loop == nullptr || url == nullptr || loop->freeing) return WSC_EINVAL;
@@ -390,6 +399,10 @@ int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_c
 
   auto *c = new (std::nothrow) wsc_conn_s(loop, false, co);
   if (c == nullptr) return WSC_ENOMEM;
+  if (transport && !conn_set_transport(c, transport)) {
+    c->finish();
+    return WSC_EINVAL;
+  }
   c->cb = cb;
   c->user_data = user_data;
   c->client.reset(new (std::nothrow) ClientConfig());
@@ -415,6 +428,17 @@ int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_c
   return 0;
 }
 
+int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_client_options_t *opts, wsc_conn_cb cb,
+                void *user_data) {
+  return connect_common(out, loop, url, opts, nullptr, cb, user_data);
+}
+
+int wsc_connect_transport(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_client_options_t *opts,
+                          const wsc_transport_t *transport, wsc_conn_cb cb, void *user_data) {
+  if (transport == nullptr) return WSC_EINVAL;
+  return connect_common(out, loop, url, opts, transport, cb, user_data);
+}
+
 int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *value) {
   if (conn == nullptr || name == nullptr) return WSC_EINVAL;
   if (conn->is_server || conn->state != WSC_CONNECTING || !conn->hs || conn->finishing) return WSC_ESTATE;
@@ -428,7 +452,7 @@ int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *
 
 bool client_reconnect(wsc_conn_s *c) {
   const ClientConfig &cfg = *c->client;
-  if (cfg.reconnect_min_ms == 0 || c->user_closed) return false;
+  if (cfg.reconnect_min_ms == 0 || c->user_closed || c->transport) return false;
   if (c->close_received && c->peer_code == WSC_CLOSE_NORMAL && !cfg.reconnect_always) return false;
   if (cfg.reconnect_max_attempts != 0 && c->attempt >= cfg.reconnect_max_attempts) return false;
   ++c->attempt;

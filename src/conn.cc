@@ -161,6 +161,7 @@ void wsc_conn_s::on_data(uint8_t *p, size_t n) {
     return;
   }
   if (close_received && rx.state() == wsc::Receiver::kClosed) return;
+  if (is_server && !announced) return;  // refused: what the client still sends is ignored
   feed_frames(p, n);
 }
 
@@ -212,9 +213,21 @@ void wsc_conn_s::wrote(size_t n) {
 
 void wsc_conn_s::flush() {
   if (!pending_in.empty() && !paused) process_pending();  // resumed: deliver what waited
-  if (finishing || writing || !io_init) return;
+  if (finishing || writing || !has_io()) return;
   if (out.empty()) {
     after_flush();
+    return;
+  }
+  if (transport) {  // the caller's transport takes everything, now
+    while (!out.empty() && !finishing) {
+      wsc_buf_t bufs[64];
+      size_t total = 0;
+      size_t n = out.gather(bufs, 64, &total);
+      int rc = transport->write(this, bufs, static_cast<uint32_t>(n), transport->transport_data);
+      if (rc < 0) return fail(rc, std::string("transport write failed: ") + wsc_strerror(rc));
+      wrote(total);
+    }
+    if (!finishing) after_flush();
     return;
   }
   // Everything queued in this loop pass goes out in one vectored write.
@@ -251,6 +264,10 @@ void wsc_conn_s::after_flush() {
   // closes the TCP connection first) and waits for the peer's.
   if (!shutdown_after_flush || shutdown_sent || finishing || !out.empty() || writing) return;
   shutdown_sent = true;
+  if (transport) {
+    if (transport->shutdown) transport->shutdown(this, transport->transport_data);
+    return;
+  }
   shutdown_req.data = this;
   if (uv_shutdown(&shutdown_req, &io.stream, [](uv_shutdown_t *, int) {}) != 0) finish();
 }
@@ -440,6 +457,10 @@ void wsc_conn_s::finish() {
   if (io_init) {
     ++open_handles;
     uv_close(&io.handle, on_handle_closed);
+  }
+  if (transport && !transport_closed) {
+    transport_closed = true;
+    if (transport->close) transport->close(this, transport->transport_data);
   }
 }
 
@@ -632,6 +653,42 @@ void wsc_conn_resume(wsc_conn_t *conn) {
 int wsc_conn_is_paused(const wsc_conn_t *conn) { return conn && conn->paused ? 1 : 0; }
 
 int64_t wsc_conn_rtt_us(const wsc_conn_t *conn) { return conn ? conn->rtt_us : -1; }
+
+int wsc_conn_feed(wsc_conn_t *conn, const void *data, size_t len) {
+  if (conn == nullptr || !conn->transport || (data == nullptr && len > 0)) return WSC_EINVAL;
+  if (conn->finishing) return WSC_ESTATE;
+  if (len == 0) return 0;
+  // The receiver unmasks in place: parse a copy (in the loop's read buffer when it fits).
+  wsc_loop_s *loop = conn->loop;
+  if (len <= wsc::kReadBufferSize && !loop->read_busy) {
+    loop->read_busy = true;
+    std::memcpy(loop->read_buf.get(), data, len);
+    conn->on_data(loop->read_buf.get(), len);
+    loop->read_busy = false;
+  } else {
+    std::unique_ptr<uint8_t[]> copy(new (std::nothrow) uint8_t[len]);
+    if (!copy) return WSC_ENOMEM;
+    std::memcpy(copy.get(), data, len);
+    conn->on_data(copy.get(), len);
+  }
+  return 0;
+}
+
+int wsc_conn_feed_eof(wsc_conn_t *conn) {
+  if (conn == nullptr || !conn->transport) return WSC_EINVAL;
+  if (conn->finishing) return WSC_ESTATE;
+  conn->on_eof();
+  return 0;
+}
+
+// Shared by the server's and the client's transport constructors.
+bool conn_set_transport(wsc_conn_s *c, const wsc_transport_t *t) {
+  wsc_transport_t copy{};
+  if (t == nullptr || t->size < sizeof(wsc_transport_t) || t->write == nullptr) return false;
+  std::memcpy(&copy, t, sizeof copy);
+  c->transport.reset(new (std::nothrow) wsc_transport_t(copy));
+  return c->transport != nullptr;
+}
 
 uint32_t wsc_conn_ready_state(const wsc_conn_t *conn) { return conn ? conn->state : uint32_t{WSC_CLOSED}; }
 uint64_t wsc_conn_id(const wsc_conn_t *conn) { return conn ? conn->id : 0; }

@@ -163,6 +163,9 @@ struct wsc_conn_s {
   StreamHandle io;
   bool io_init = false;
   bool is_pipe = false;
+  std::unique_ptr<wsc_transport_t> transport;  // a transport the caller owns, instead of io
+  bool transport_closed = false;
+  bool has_io() const { return io_init || transport != nullptr; }
   uv_timer_t timer;
   int open_handles = 0;
   uint32_t state = WSC_CONNECTING;
@@ -251,6 +254,8 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
 void server_request_gone(wsc_conn_s *c);
 // The bytes a deferred request's client sent meanwhile.
 std::string *server_request_rest(wsc_conn_s *c);
+// Installs a caller-owned transport (validated); false if it is unusable.
+bool conn_set_transport(wsc_conn_s *c, const wsc_transport_t *t);
 // Clients: reconnects a dropped connection when its policy says so (else false: it ends).
 bool client_reconnect(wsc_conn_s *c);
 // Clients: sends what was queued while (re)connecting.

@@ -1,5 +1,7 @@
 // The WebSocket server (wsc/server.h): listening, request validation (RFC 6455 §4.2.1), the
 // upgrade decision and the 101 response (§4.2.2).
+#include <unistd.h>
+
 #include <cstring>
 #include <new>
 
@@ -30,8 +32,8 @@ struct wsc_request_s {
 
 namespace {
 
-constexpr uint32_t kServerFlags =
-    WSC_SERVER_IPV6_ONLY | WSC_SERVER_TRUST_PROXY | WSC_SERVER_HANDLE_REQUESTS | WSC_SERVER_HANDLE_HTTP;
+constexpr uint32_t kServerFlags = WSC_SERVER_IPV6_ONLY | WSC_SERVER_TRUST_PROXY | WSC_SERVER_HANDLE_REQUESTS |
+                                  WSC_SERVER_HANDLE_HTTP | WSC_SERVER_NO_LISTEN;
 
 std::string response_head(uint32_t status, const std::string &reason,
                           const std::vector<std::pair<std::string, std::string>> &headers) {
@@ -243,6 +245,34 @@ void on_listen_closed(uv_handle_t *h) {
   s->maybe_final();
 }
 
+// A server connection starts reading its request (or, adopted with one, handles it at once).
+void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request_t *adopted) {
+  c->server = srv;
+  srv->conns.insert(c);
+  uint32_t max_headers = srv->opts.max_headers ? srv->opts.max_headers : 100;
+  uint32_t max_bytes = srv->opts.max_header_bytes ? srv->opts.max_header_bytes : 16 * 1024;
+  c->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kRequest, max_headers, max_bytes));
+  if (!c->hs || (c->io_init && !c->start_reading())) return c->finish();
+  if (adopted != nullptr) {
+    wsc::HttpMessage &m = c->hs->http.msg;
+    m.method = adopted->method;
+    m.target = adopted->target;
+    m.major = 1;
+    m.minor = adopted->http_minor;
+    for (size_t i = 0; i < adopted->nheaders; ++i) {
+      const wsc_header_t &h = adopted->headers[i];
+      m.headers.emplace_back(std::string(h.name, h.name_len), std::string(h.value ? h.value : "", h.value_len));
+    }
+    std::string head(static_cast<const char *>(adopted->head ? adopted->head : ""), adopted->head_len);
+    return server_handle_request(c, wsc::HttpParser::kDone, head);
+  }
+  uint32_t timeout = srv->opts.handshake_timeout_ms ? srv->opts.handshake_timeout_ms : 10000;
+  c->start_timer(timeout, [](uv_timer_t *t) {
+    auto *conn = static_cast<wsc_conn_s *>(t->data);
+    respond_and_close(conn, 408, "", {}, "Request Timeout");
+  });
+}
+
 void on_connection(uv_stream_t *listener, int status) {
   auto *srv = static_cast<wsc_server_s *>(listener->data);
   if (srv->closing) return;
@@ -257,7 +287,6 @@ void on_connection(uv_stream_t *listener, int status) {
   }
   auto *c = new (std::nothrow) wsc_conn_s(srv->loop, true, srv->conn_opts);
   if (c == nullptr) return;
-  c->server = srv;
   c->is_pipe = srv->is_pipe;
   if (srv->is_pipe)
     uv_pipe_init(srv->loop->uv, &c->io.pipe, 0);
@@ -265,24 +294,13 @@ void on_connection(uv_stream_t *listener, int status) {
     uv_tcp_init(srv->loop->uv, &c->io.tcp);
   c->io.handle.data = c;
   c->io_init = true;
-  srv->conns.insert(c);
   if (uv_accept(listener, &c->io.stream) != 0) {
-    c->finish();
-    return;
+    c->server = srv;
+    srv->conns.insert(c);
+    return c->finish();
   }
   if (!srv->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
-  uint32_t max_headers = srv->opts.max_headers ? srv->opts.max_headers : 100;
-  uint32_t max_bytes = srv->opts.max_header_bytes ? srv->opts.max_header_bytes : 16 * 1024;
-  c->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kRequest, max_headers, max_bytes));
-  if (!c->hs || !c->start_reading()) {
-    c->finish();
-    return;
-  }
-  uint32_t timeout = srv->opts.handshake_timeout_ms ? srv->opts.handshake_timeout_ms : 10000;
-  c->start_timer(timeout, [](uv_timer_t *t) {
-    auto *conn = static_cast<wsc_conn_s *>(t->data);
-    respond_and_close(conn, 408, "", {}, "Request Timeout");
-  });
+  start_server_conn(srv, c, nullptr);
 }
 
 int bind_tcp(wsc_server_s *srv) {
@@ -345,6 +363,14 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   srv->opts.host = srv->opts.unix_path = srv->opts.path = nullptr;
   srv->opts.conn = nullptr;
   int rc;
+  uv_timer_init(loop->uv, &srv->notify);
+  srv->notify.data = srv;
+  if (o.flags & WSC_SERVER_NO_LISTEN) {  // connections only come by adoption
+    srv->listen_closed = true;
+    ++loop->servers;
+    *out = srv;
+    return 0;
+  }
   if (!srv->unix_path.empty()) {
     srv->is_pipe = true;
     uv_pipe_init(loop->uv, &srv->io.pipe, 0);
@@ -354,8 +380,6 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   }
   srv->io.handle.data = srv;
   if (rc == 0) rc = uv_listen(&srv->io.stream, o.backlog > 0 ? o.backlog : 511, on_connection);
-  uv_timer_init(loop->uv, &srv->notify);
-  srv->notify.data = srv;
   ++loop->servers;
   if (rc != 0) {
     // Undo: close the handles; no events are delivered for a server that never started.
@@ -377,6 +401,7 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
 int wsc_server_address(const wsc_server_t *server, wsc_addr_t *out) {
   if (server == nullptr || out == nullptr) return WSC_EINVAL;
   *out = wsc_addr_t{};
+  if (server->opts.flags & WSC_SERVER_NO_LISTEN) return WSC_ESTATE;
   if (server->is_pipe) {
     std::strncpy(out->address, server->unix_path.c_str(), sizeof out->address - 1);
     return 0;
@@ -444,7 +469,10 @@ void wsc_server_shutdown(wsc_server_t *server, uint32_t code, uint32_t timeout_m
   if (server == nullptr || server->closing) return;
   server->closing = true;
   uv_timer_stop(&server->notify);
-  uv_close(&server->io.handle, on_listen_closed);
+  if (server->listen_closed)  // never listened (WSC_SERVER_NO_LISTEN)
+    server->maybe_final();
+  else
+    uv_close(&server->io.handle, on_listen_closed);
   std::vector<wsc_conn_s *> all(server->conns.begin(), server->conns.end());
   for (wsc_conn_s *c : all)
     if (!c->announced) c->finish();  // still in its handshake
@@ -588,3 +616,65 @@ void server_request_gone(wsc_conn_s *c) {
 }
 
 std::string *server_request_rest(wsc_conn_s *c) { return &c->request->rest; }
+
+// ---- adoption -------------------------------------------------------------------------------
+
+static bool adopt_request_valid(const wsc_adopt_request_t *r) {
+  if (r == nullptr) return true;
+  if (r->size < sizeof(wsc_adopt_request_t) || r->method == nullptr || r->target == nullptr) return false;
+  if ((r->nheaders > 0 && r->headers == nullptr) || (r->head == nullptr && r->head_len > 0)) return false;
+  for (size_t i = 0; i < r->nheaders; ++i)
+    if (r->headers[i].name == nullptr || (r->headers[i].value == nullptr && r->headers[i].value_len > 0)) return false;
+  return true;
+}
+
+int wsc_server_adopt(wsc_server_t *server, int fd, const wsc_adopt_request_t *request) {
+  if (server == nullptr || server->closing || fd < 0 || !adopt_request_valid(request)) {
+    if (fd >= 0) close(fd);
+    return WSC_EINVAL;
+  }
+  auto *c = new (std::nothrow) wsc_conn_s(server->loop, true, server->conn_opts);
+  if (c == nullptr) {
+    close(fd);
+    return WSC_ENOMEM;
+  }
+  uv_handle_type type = uv_guess_handle(fd);
+  int rc;
+  if (type == UV_NAMED_PIPE) {
+    c->is_pipe = true;
+    uv_pipe_init(server->loop->uv, &c->io.pipe, 0);
+    rc = uv_pipe_open(&c->io.pipe, fd);
+  } else {
+    uv_tcp_init(server->loop->uv, &c->io.tcp);
+    rc = type == UV_TCP ? uv_tcp_open(&c->io.tcp, fd) : UV_EINVAL;
+  }
+  c->io.handle.data = c;
+  c->io_init = true;
+  if (rc != 0) {
+    close(fd);
+    c->server = server;
+    server->conns.insert(c);
+    c->finish();
+    return type == UV_TCP || type == UV_NAMED_PIPE ? wsc::from_uv(rc) : WSC_EINVAL;
+  }
+  if (!c->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
+  start_server_conn(server, c, request);
+  return 0;
+}
+
+int wsc_server_adopt_transport(wsc_server_t *server, wsc_conn_t **out, const wsc_transport_t *transport,
+                               const wsc_adopt_request_t *request) {
+  if (out) *out = nullptr;
+  if (server == nullptr || out == nullptr || server->closing || !adopt_request_valid(request)) return WSC_EINVAL;
+  auto *c = new (std::nothrow) wsc_conn_s(server->loop, true, server->conn_opts);
+  if (c == nullptr) return WSC_ENOMEM;
+  if (!conn_set_transport(c, transport)) {
+    c->server = server;
+    server->conns.insert(c);
+    c->finish();
+    return WSC_EINVAL;
+  }
+  *out = c;
+  start_server_conn(server, c, request);
+  return 0;
+}

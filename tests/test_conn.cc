@@ -565,3 +565,85 @@ TEST(Conn, IdleTimeoutAndNoDropKeepaliveOnlyReport) {
   p.finish();
   t.close_clean();
 }
+
+namespace {
+
+// Two connections whose transports hand bytes to each other through memory.
+struct MemoryLink {
+  wsc_conn_t *ends[2] = {nullptr, nullptr};
+  int closes[2] = {0, 0};
+  size_t bytes = 0;
+  static int write(wsc_conn_t *, const wsc_buf_t *bufs, uint32_t n, void *td) {
+    auto *side = static_cast<std::pair<MemoryLink *, int> *>(td);
+    MemoryLink *link = side->first;
+    wsc_conn_t *peer = link->ends[1 - side->second];
+    for (uint32_t i = 0; i < n; ++i) {
+      link->bytes += bufs[i].len;
+      if (peer) wsc_conn_feed(peer, bufs[i].base, bufs[i].len);
+    }
+    return 0;
+  }
+  static void shutdown(wsc_conn_t *, void *td) {
+    auto *side = static_cast<std::pair<MemoryLink *, int> *>(td);
+    wsc_conn_t *peer = side->first->ends[1 - side->second];
+    if (peer) wsc_conn_feed_eof(peer);
+  }
+  static void close(wsc_conn_t *, void *td) {
+    auto *side = static_cast<std::pair<MemoryLink *, int> *>(td);
+    side->first->closes[side->second]++;
+    side->first->ends[side->second] = nullptr;
+    wsc_conn_t *peer = side->first->ends[1 - side->second];
+    if (peer) wsc_conn_feed_eof(peer);
+  }
+};
+
+}  // namespace
+
+TEST(Conn, CustomTransportsLoopBytesThroughMemory) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.flags = WSC_SERVER_NO_LISTEN;
+  Side server_side, client_side;
+  bool srv_closed = false;
+  struct Ctx {
+    Side *side;
+    bool *closed;
+  } ctx{&server_side, &srv_closed};
+  wsc_server_t *srv;
+  ASSERT_EQ(wsc_server_new(&srv, t.loop, &so,
+                           [](wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+                             auto *c = static_cast<Ctx *>(ud);
+                             if (ev->type == WSC_SERVER_CONNECTION) {
+                               c->side->conn = ev->conn;
+                               wsc_conn_set_callback(ev->conn, on_side, c->side);
+                             }
+                             if (ev->type == WSC_SERVER_CLOSE) *c->closed = true;
+                           },
+                           &ctx),
+            0);
+  MemoryLink link;
+  std::pair<MemoryLink *, int> s0(&link, 0), s1(&link, 1);
+  wsc_transport_t server_t = {sizeof(wsc_transport_t), 0, MemoryLink::write, MemoryLink::shutdown, MemoryLink::close, &s0};
+  wsc_transport_t client_t = {sizeof(wsc_transport_t), 0, MemoryLink::write, MemoryLink::shutdown, MemoryLink::close, &s1};
+  ASSERT_EQ(wsc_server_adopt_transport(srv, &link.ends[0], &server_t, nullptr), 0);
+  ASSERT_EQ(wsc_connect_transport(&link.ends[1], t.loop, "ws://memory/chat", nullptr, &client_t, on_side, &client_side), 0);
+  client_side.conn = link.ends[1];
+  t.run_until([&] { return client_side.events.has("open") && server_side.events.has("open"); });
+  wsc_addr_t a;
+  EXPECT_EQ(wsc_conn_remote_address(link.ends[1], &a), WSC_ESTATE) << "no socket underneath";
+  std::string big(300000, 'm');
+  ASSERT_GE(wsc_conn_send(client_side.conn, WSC_OP_BINARY, big.data(), big.size(), 0, nullptr, nullptr), 0);
+  ASSERT_GE(wsc_conn_send(server_side.conn, WSC_OP_TEXT, "from the server", 15, 0, nullptr, nullptr), 0);
+  t.run_until([&] { return server_side.messages.size() == 1 && client_side.events.has("text from the server"); });
+  EXPECT_EQ(server_side.messages[0], big);
+  ASSERT_EQ(wsc_conn_close(client_side.conn, 1000, "done", 4), 0);
+  t.run_until([&] { return client_side.closed && server_side.closed; });
+  EXPECT_EQ(server_side.events.log.back(), "close 1000 done clean");
+  EXPECT_EQ(client_side.events.log.back(), "close 1000  clean");
+  EXPECT_EQ(link.closes[0], 1);
+  EXPECT_EQ(link.closes[1], 1);
+  EXPECT_GT(link.bytes, big.size());
+  wsc_server_close(srv, 0);
+  t.run_until([&] { return srv_closed; });
+  t.close_clean();
+}

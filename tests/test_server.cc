@@ -1,6 +1,7 @@
 // The server (src/server.cc): listening, every handshake rejection with its status, the upgrade
 // decision and what it sees, client tracking, closing, and 1000 open connections.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 
 #include <map>
@@ -35,6 +36,7 @@ struct Server {
   explicit Server(TestLoop &t, wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT) : loop(t) {
     if (so.host == nullptr && so.unix_path == nullptr) so.host = "127.0.0.1";
     EXPECT_EQ(wsc_server_new(&srv, t.loop, &so, on_event, this), 0);
+    if (so.flags & WSC_SERVER_NO_LISTEN) return;  // nothing to wait for
     t.run_until([&] { return listening; });
     wsc_addr_t a;
     EXPECT_EQ(wsc_server_address(srv, &a), 0);
@@ -536,6 +538,85 @@ TEST(Server, DeferredDecisionsAcceptRejectOrSeeTheClientLeave) {
   t.run_until([&] { return s.cancelled.size() == 1; });
   EXPECT_EQ(s.cancelled[0], pending[2]);
   EXPECT_EQ(s.conns.size(), 1u) << "only the accepted request became a connection";
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, AdoptsSocketsAcceptedElsewhereWithOrWithoutTheirRequest) {
+  TestLoop t;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.flags = WSC_SERVER_NO_LISTEN;  // ws' noServer: connections come by adoption only
+  Server s(t, so);
+  wsc_addr_t a;
+  EXPECT_EQ(wsc_server_address(s.srv, &a), WSC_ESTATE);
+  // Another listener accepts; the first socket is handed over untouched, the second after its
+  // request head was read here (ws' handleUpgrade(req, socket, head)).
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);  // polled while the loop runs
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(lfd, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(lfd, reinterpret_cast<sockaddr *>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  Events c1, c2;
+  auto on_client = [](wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
+    static_cast<Events *>(ud)->log.push_back(describe_conn_event(*ev));
+    if (ev->type == WSC_EV_OPEN) wsc_conn_send(c, WSC_OP_TEXT, "adopted?", 8, 0, nullptr, nullptr);
+    if (ev->type == WSC_EV_MESSAGE) wsc_conn_close(c, 1000, nullptr, 0);
+  };
+  std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/adopted?x=1";
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, url.c_str(), nullptr, on_client, &c1), 0);
+  int fd1 = -1;
+  t.run_until([&] {
+    fd1 = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
+    return fd1 >= 0;
+  });
+  ASSERT_EQ(wsc_server_adopt(s.srv, fd1, nullptr), 0);
+  t.run_until([&] { return c1.has("close"); });
+  EXPECT_TRUE(c1.has("text adopted?"));
+  EXPECT_EQ(c1.log.back(), "close 1000  clean");
+
+  ASSERT_EQ(wsc_connect(&conn, t.loop, url.c_str(), nullptr, on_client, &c2), 0);
+  int fd2 = -1;
+  t.run_until([&] {
+    fd2 = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
+    return fd2 >= 0;
+  });
+  // This program reads the request itself, while the loop runs the client that sends it.
+  std::string head;
+  t.run_until([&] {
+    char buf[4096];
+    ssize_t n = recv(fd2, buf, sizeof buf, MSG_PEEK);
+    if (n <= 0) return false;
+    std::string peek(buf, static_cast<size_t>(n));
+    size_t end = peek.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    head.resize(end + 4);
+    return recv(fd2, &head[0], head.size(), 0) == static_cast<ssize_t>(head.size());
+  });
+  ASSERT_FALSE(head.empty());
+  std::vector<std::pair<std::string, std::string>> parsed;
+  size_t pos = head.find("\r\n") + 2;
+  while (pos < head.size() - 2) {
+    size_t end = head.find("\r\n", pos), colon = head.find(':', pos);
+    parsed.emplace_back(head.substr(pos, colon - pos), head.substr(colon + 2, end - colon - 2));
+    pos = end + 2;
+  }
+  std::vector<wsc_header_t> hv;
+  for (auto &p : parsed) hv.push_back({p.first.data(), p.first.size(), p.second.data(), p.second.size()});
+  wsc_adopt_request_t req = WSC_ADOPT_REQUEST_INIT;
+  req.target = "/adopted?x=1";
+  req.headers = hv.data();
+  req.nheaders = hv.size();
+  ASSERT_EQ(wsc_server_adopt(s.srv, fd2, &req), 0);
+  t.run_until([&] { return c2.has("close"); });
+  EXPECT_EQ(c2.log, (std::vector<std::string>{"upgrade 101", "open", "text adopted?", "close 1000  clean"}));
+  EXPECT_EQ(s.events.count("text adopted?"), 2u);
+  EXPECT_EQ(wsc_server_adopt(s.srv, -1, nullptr), WSC_EINVAL);
+  close(lfd);
   s.close();
   t.close_clean();
 }

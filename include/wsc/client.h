@@ -56,6 +56,13 @@ WSC_EXTERN int wsc_client_options_init(wsc_client_options_t *opts, size_t size);
 WSC_EXTERN int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_client_options_t *opts,
                            wsc_conn_cb cb, void *user_data);
 
+/* The same over a transport the caller owns (wsc/conn.h): url gives the request's Host and
+ * path; nothing is resolved or connected (a redirect fails with WSC_EREDIRECT; there is no
+ * reconnection). The request goes through the transport on the loop's next pass. */
+WSC_EXTERN int wsc_connect_transport(wsc_conn_t **out, wsc_loop_t *loop, const char *url,
+                                     const wsc_client_options_t *opts, const wsc_transport_t *transport,
+                                     wsc_conn_cb cb, void *user_data);
+
 /* While CONNECTING (typically inside WSC_EV_REDIRECT): sets a header of the next request, or
  * removes it with value NULL. Returns 0, WSC_EINVAL (bad name or value) or WSC_ESTATE. */
 WSC_EXTERN int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *value);

@@ -164,6 +164,30 @@ WSC_EXTERN int wsc_conn_is_paused(const wsc_conn_t *conn);
 /* Microseconds between the last ping sent and the pong that answered it; -1 before any. */
 WSC_EXTERN int64_t wsc_conn_rtt_us(const wsc_conn_t *conn);
 
+/* ---- connections over a transport the caller owns ----
+ * For a socket wsc cannot take over (a TLS stream terminated elsewhere, a test pipe): the
+ * caller feeds what it receives with wsc_conn_feed / wsc_conn_feed_eof, and wsc writes through
+ * the transport's callbacks. Create one with wsc_server_adopt_transport or
+ * wsc_connect_transport. */
+typedef struct wsc_transport_s {
+  uint32_t size; /* sizeof(wsc_transport_t) */
+  uint32_t reserved_;
+  /* Takes nbufs buffers to send, in order; they are borrowed: copy what you keep. Return 0, or
+   * a negative WSC_E* code to fail the connection. */
+  int (*write)(wsc_conn_t *conn, const wsc_buf_t *bufs, uint32_t nbufs, void *transport_data);
+  /* Optional: everything is sent; send the end of the stream (a TCP FIN). */
+  void (*shutdown)(wsc_conn_t *conn, void *transport_data);
+  /* wsc is done with the transport (once, before the final CLOSE event): release it. */
+  void (*close)(wsc_conn_t *conn, void *transport_data);
+  void *transport_data;
+} wsc_transport_t;
+
+/* Bytes received from the transport (copied; any chunk size). Returns 0, WSC_EINVAL (not a
+ * transport connection), or WSC_ESTATE once the connection is closing for good. */
+WSC_EXTERN int wsc_conn_feed(wsc_conn_t *conn, const void *data, size_t len);
+/* The transport's peer ended its stream. */
+WSC_EXTERN int wsc_conn_feed_eof(wsc_conn_t *conn);
+
 WSC_EXTERN uint32_t wsc_conn_ready_state(const wsc_conn_t *conn);
 WSC_EXTERN uint64_t wsc_conn_id(const wsc_conn_t *conn);
 WSC_EXTERN int wsc_conn_is_server(const wsc_conn_t *conn);

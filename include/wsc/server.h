@@ -23,6 +23,8 @@ typedef struct wsc_request_s wsc_request_t;
                                            valid request */
 #define WSC_SERVER_HANDLE_HTTP 0x8u     /* deliver WSC_SERVER_HTTP_REQUEST for plain HTTP
                                            requests; without it, answer them 426 */
+#define WSC_SERVER_NO_LISTEN 0x10u      /* no socket of its own: connections come from
+                                           wsc_server_adopt* only (ws' noServer) */
 
 typedef struct wsc_server_options_s {
   uint32_t size;                  /* sizeof(wsc_server_options_t) */
@@ -74,6 +76,30 @@ typedef void (*wsc_server_cb)(wsc_server_t *server, const wsc_server_event_t *ev
  * sent: the call fails instead). */
 WSC_EXTERN int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_options_t *opts,
                               wsc_server_cb cb, void *user_data);
+
+/* An upgrade request that was already read and parsed elsewhere (ws' handleUpgrade(request,
+ * socket, head)): its method, target and headers, and the bytes read past it. */
+typedef struct wsc_adopt_request_s {
+  uint32_t size; /* sizeof(wsc_adopt_request_t) */
+  uint32_t http_minor; /* HTTP/1.x minor version (1) */
+  const char *method;
+  const char *target;
+  const wsc_header_t *headers;
+  size_t nheaders;
+  const void *head; /* may be NULL */
+  size_t head_len;
+} wsc_adopt_request_t;
+
+#define WSC_ADOPT_REQUEST_INIT { sizeof(wsc_adopt_request_t), 1, "GET", "/", NULL, 0, NULL, 0 }
+
+/* Takes over an accepted TCP or Unix socket (the server owns fd from now on, also on failure).
+ * With request NULL the server reads the upgrade request from the socket; else it handles
+ * `request` as if it had read it. Returns 0, WSC_EINVAL or WSC_EIO. */
+WSC_EXTERN int wsc_server_adopt(wsc_server_t *server, int fd, const wsc_adopt_request_t *request);
+
+/* The same for a transport the caller owns (wsc/conn.h); *out is the connection to feed. */
+WSC_EXTERN int wsc_server_adopt_transport(wsc_server_t *server, wsc_conn_t **out, const wsc_transport_t *transport,
+                                          const wsc_adopt_request_t *request);
 
 /* The bound address (the port the system chose for port 0). */
 WSC_EXTERN int wsc_server_address(const wsc_server_t *server, wsc_addr_t *out);
