@@ -2,6 +2,7 @@
 // decision and what it sees, client tracking, closing, and 1000 open connections.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 
 #include <map>
@@ -617,6 +618,49 @@ TEST(Server, AdoptsSocketsAcceptedElsewhereWithOrWithoutTheirRequest) {
   EXPECT_EQ(s.events.count("text adopted?"), 2u);
   EXPECT_EQ(wsc_server_adopt(s.srv, -1, nullptr), WSC_EINVAL);
   close(lfd);
+  s.close();
+  t.close_clean();
+}
+
+TEST(Server, NativeTcpKeepaliveIsSetOnTheSocket) {
+  TestLoop t;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  co.tcp_keepalive_ms = 7000;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.flags = WSC_SERVER_NO_LISTEN;
+  so.conn = &co;
+  Server s(t, so);
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(lfd, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(lfd, reinterpret_cast<sockaddr *>(&addr), &len);
+  Events client;
+  wsc_conn_t *conn;
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/").c_str(),
+                        nullptr, [](wsc_conn_t *, const wsc_conn_event_t *ev, void *ud) {
+                          static_cast<Events *>(ud)->log.push_back(describe_conn_event(*ev));
+                        }, &client),
+            0);
+  int fd = -1;
+  t.run_until([&] { return (fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0; });
+  int watch = dup(fd);  // the same socket, to look at its options
+  ASSERT_EQ(wsc_server_adopt(s.srv, fd, nullptr), 0);
+  t.run_until([&] { return client.has("open") && s.events.has("open"); });
+  int on = 0, idle = 0;
+  socklen_t l = sizeof on;
+  getsockopt(watch, SOL_SOCKET, SO_KEEPALIVE, &on, &l);
+  l = sizeof idle;
+  getsockopt(watch, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &l);
+  EXPECT_EQ(on, 1);
+  EXPECT_EQ(idle, 7);
+  close(watch);
+  close(lfd);
+  wsc_conn_close(conn, 1000, nullptr, 0);
+  t.run_until([&] { return client.has("close"); });
   s.close();
   t.close_clean();
 }
