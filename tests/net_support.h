@@ -164,6 +164,20 @@ inline std::string read_until(int fd, const std::string &marker) {
   return out;
 }
 
+// A listening socket on 127.0.0.1 with an ephemeral port (non-blocking: polled while a loop runs).
+inline int listen_loopback(int *port, int backlog = 4) {
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
+  EXPECT_EQ(listen(lfd, backlog), 0);
+  socklen_t len = sizeof a;
+  getsockname(lfd, reinterpret_cast<sockaddr *>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return lfd;
+}
+
 // A blocking listener on 127.0.0.1 (an ephemeral port) that serves one connection with `script`:
 // for client tests that need a misbehaving server.
 class RawServer {

@@ -253,14 +253,12 @@ TEST(Client, CloseWhileConnectingFailsTheConnection) {
 
 TEST(Client, ConnectTimeout) {
   // A listener that never accepts, with its accept queue full: further SYNs go unanswered.
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  int port;
+  int lfd = listen_loopback(&port, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(lfd, 0), 0);
-  socklen_t len = sizeof a;
-  getsockname(lfd, reinterpret_cast<sockaddr *>(&a), &len);
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -273,7 +271,7 @@ TEST(Client, ConnectTimeout) {
   o.connect_timeout_ms = 200;
   Client c;
   wsc_conn_t *conn;
-  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/").c_str(), &o,
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(port) + "/").c_str(), &o,
                         Client::on, &c),
             0);
   t.run_until([&] { return c.closed; });

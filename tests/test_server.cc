@@ -552,15 +552,8 @@ TEST(Server, AdoptsSocketsAcceptedElsewhereWithOrWithoutTheirRequest) {
   EXPECT_EQ(wsc_server_address(s.srv, &a), WSC_ESTATE);
   // Another listener accepts; the first socket is handed over untouched, the second after its
   // request head was read here (ws' handleUpgrade(req, socket, head)).
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);  // polled while the loop runs
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(lfd, 4), 0);
-  socklen_t len = sizeof addr;
-  getsockname(lfd, reinterpret_cast<sockaddr *>(&addr), &len);
-  int port = ntohs(addr.sin_port);
+  int port;
+  int lfd = listen_loopback(&port);
   Events c1, c2;
   auto on_client = [](wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
     static_cast<Events *>(ud)->log.push_back(describe_conn_event(*ev));
@@ -630,17 +623,11 @@ TEST(Server, NativeTcpKeepaliveIsSetOnTheSocket) {
   so.flags = WSC_SERVER_NO_LISTEN;
   so.conn = &co;
   Server s(t, so);
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(lfd, 4), 0);
-  socklen_t len = sizeof addr;
-  getsockname(lfd, reinterpret_cast<sockaddr *>(&addr), &len);
+  int port;
+  int lfd = listen_loopback(&port);
   Events client;
   wsc_conn_t *conn;
-  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/").c_str(),
+  ASSERT_EQ(wsc_connect(&conn, t.loop, ("ws://127.0.0.1:" + std::to_string(port) + "/").c_str(),
                         nullptr, [](wsc_conn_t *, const wsc_conn_event_t *ev, void *ud) {
                           static_cast<Events *>(ud)->log.push_back(describe_conn_event(*ev));
                         }, &client),
