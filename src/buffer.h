@@ -54,6 +54,9 @@ class ByteBuffer {
   void commit(size_t n) { size_ += n; }
 
   void clear() { size_ = 0; }
+  void truncate(size_t n) {
+    if (n < size_) size_ = n;
+  }
   // Empties the buffer and gives its memory back when it holds more than keep bytes.
   void clear_and_trim(size_t keep) {
     size_ = 0;

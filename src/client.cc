@@ -5,6 +5,7 @@
 #include <new>
 
 #include "net.h"
+#include "deflate.h"
 #include "options.h"
 #include "random.h"
 #include "wsc/close.h"
@@ -159,6 +160,7 @@ bool build_request(wsc_conn_s *c) {
     for (size_t i = 0; i < h.protocols.size(); ++i) req += (i ? ", " : "") + h.protocols[i];
     req += "\r\n";
   }
+  if (c->pmd_configured) req += "Sec-WebSocket-Extensions: " + wsc::pmd_client_offer(c->pmd_cfg) + "\r\n";
   for (const auto &kv : h.headers) req += kv.first + ": " + kv.second + "\r\n";
   h.request = req + "\r\n";
   return true;
@@ -344,8 +346,14 @@ void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const
   } else if (!c->hs->protocols.empty()) {
     return c->fail(WSC_EBAD_PROTOCOL, "Server sent no subprotocol");
   }
-  if (m.find("Sec-WebSocket-Extensions") != nullptr)
-    return c->fail(WSC_EBAD_EXTENSION, "Server indicated an extension that was not requested");
+  if (const std::string *ext = m.find("Sec-WebSocket-Extensions")) {
+    if (!c->pmd_configured) return c->fail(WSC_EBAD_EXTENSION, "Server indicated an extension that was not requested");
+    wsc::PmdAgreement agreed;
+    std::string why;
+    int rc = wsc::pmd_client_accept(*ext, c->pmd_cfg, &agreed, &why);
+    if (rc != 0) return c->fail(rc, why);
+    c->pmd_start(agreed, *ext);
+  }
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_UPGRADE;
   ev.code = 101;

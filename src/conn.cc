@@ -89,10 +89,15 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
       idle_timeout_ms(o.idle_timeout_ms),
       tcp_keepalive_ms(o.tcp_keepalive_ms),
       opts(o),
+      pmd_configured(o.deflate != nullptr || !server_side),
       rx(receiver_config(server_side, o), receiver_sink, this),
       tx(server_side ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (o.flags & WSC_CONN_FRAGMENT) != 0, o.fragment_threshold,
          sender_write, this) {
   stats.size = sizeof stats;
+  pmd_cfg = WSC_DEFLATE_OPTIONS_INIT;
+  if (o.deflate && wsc::options_read(&pmd_cfg, o.deflate) != 0) pmd_configured = false;
+  if (pmd_cfg.flags & WSC_DEFLATE_DISABLE) pmd_configured = false;
+  opts.deflate = nullptr;  // the caller's struct is not kept
   uv_timer_init(loop->uv, &timer);
   timer.data = this;
   open_handles = 1;
@@ -304,6 +309,20 @@ void wsc_conn_s::emit(wsc_conn_event_t &ev) {
   if (cb && !final_done) cb(this, &ev, user_data);
 }
 
+void wsc_conn_s::pmd_start(const wsc::PmdAgreement &a, const std::string &response) {
+  // Our compressor obeys the limits set for our side; our inflater takes any window.
+  int level = pmd_cfg.level;
+  int mem = pmd_cfg.mem_level ? static_cast<int>(pmd_cfg.mem_level) : 8;
+  int bits = is_server ? a.server_max_window_bits : a.client_max_window_bits;
+  bool our_no_ctx = is_server ? a.server_no_context_takeover : a.client_no_context_takeover;
+  bool peer_no_ctx = is_server ? a.client_no_context_takeover : a.server_no_context_takeover;
+  deflater.reset(new wsc::Deflater(level, mem, bits, our_no_ctx));
+  inflater.reset(new wsc::Inflater(peer_no_ctx));
+  rx.set_filter(inflater.get());
+  rx.set_allow_rsv1(true);
+  extensions = response;
+}
+
 void wsc_conn_s::liveness() {
   if (state != WSC_OPEN || finishing) return;
   const uint64_t now = uv_now(loop->uv);
@@ -478,6 +497,9 @@ void wsc_conn_s::reset_for_reconnect() {
   protocol.clear();
   extensions.clear();
   hs.reset();
+  deflater.reset();
+  inflater.reset();
+  compressing = false;
   keepalive_ping_at = 0;
   idle_notified = false;
   ping_sent_ns = 0;
@@ -557,8 +579,23 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
     conn->offline_bytes += len;
     return 0;
   }
-  return conn_send(conn, (flags & WSC_SEND_MORE) == 0, cb, user_data,
-                   [&] { return conn->tx.send(opcode, static_cast<const uint8_t *>(data), len, flags); });
+  if (flags & ~(WSC_SEND_MORE | WSC_SEND_NO_COMPRESS)) return WSC_EINVAL;
+  return conn_send(conn, (flags & WSC_SEND_MORE) == 0, cb, user_data, [&] {
+    const uint32_t more = flags & WSC_SEND_MORE;
+    const auto *p = static_cast<const uint8_t *>(data);
+    // RFC 7692: compress when negotiated and usable, the message is big enough (its first
+    // fragment decides for a stream) and the caller did not say no.
+    if (!conn->tx.in_message())
+      conn->compressing = conn->deflater && conn->deflater->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
+                          len >= conn->pmd_cfg.threshold;
+    if (!conn->compressing) return conn->tx.send(opcode, p, len, more);
+    wsc::ByteBuffer &z = conn->loop->deflate_out;
+    z.clear();
+    int rc = conn->deflater->compress(p, len, more == 0, z);
+    if (rc == 0) rc = conn->tx.send(opcode, z.data(), z.size(), more | WSC_SEND_COMPRESSED);
+    z.clear_and_trim(1 << 20);
+    return rc;
+  });
 }
 
 int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {

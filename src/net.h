@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "buffer.h"
+#include "deflate.h"
 #include "http.h"
 #include "receiver.h"
 #include "sender.h"
@@ -51,6 +52,7 @@ struct wsc_loop_s {
   std::vector<uint64_t> dirty;  // connections with output to write, by id
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
   bool read_busy = false;
+  wsc::ByteBuffer deflate_out;  // compressed messages on their way to a sender
   std::unordered_map<uint64_t, wsc_conn_s *> conns;
   size_t servers = 0;
   uint64_t next_id = 1;
@@ -186,6 +188,13 @@ struct wsc_conn_s {
   uint64_t ping_sent_ns = 0;     // uv_hrtime() of the last ping sent, until its pong
   int64_t rtt_us = -1;
   wsc_conn_options_t opts;  // to rebuild the protocol state on reconnection
+  // permessage-deflate: the configuration, then what was negotiated.
+  bool pmd_configured = false;
+  wsc_deflate_options_t pmd_cfg;
+  std::unique_ptr<wsc::Deflater> deflater;
+  std::unique_ptr<wsc::Inflater> inflater;
+  bool compressing = false;  // the streamed message in progress is compressed
+  void pmd_start(const wsc::PmdAgreement &a, const std::string &response);
   wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
 
   wsc::Receiver rx;
@@ -230,6 +239,7 @@ struct wsc_server_s {
   void *user_data;
   wsc_server_options_t opts;
   wsc_conn_options_t conn_opts;
+  wsc_deflate_options_t deflate_opts;  // conn_opts.deflate points here
   std::string host, unix_path, path;
   StreamHandle io;
   bool is_pipe = false;

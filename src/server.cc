@@ -124,6 +124,17 @@ void accept_request(wsc_conn_s *c, wsc_request_s *req, const std::string &rest) 
       {"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", wsc::websocket_accept(*key)}};
   if (!req->protocol_given && !req->protocols.empty()) req->protocol = req->protocols.front();  // as ws
   if (!req->protocol.empty()) headers.emplace_back("Sec-WebSocket-Protocol", req->protocol);
+  if (c->pmd_configured) {  // RFC 7692 §5: answer the first acceptable permessage-deflate offer
+    std::vector<std::string> offers;
+    for (const auto &h : req->msg->headers)
+      if (wsc::iequals(h.first, "Sec-WebSocket-Extensions")) offers.push_back(h.second);
+    wsc::PmdAgreement agreed;
+    std::string response;
+    if (!offers.empty() && wsc::pmd_server_negotiate(offers, c->pmd_cfg, &agreed, &response)) {
+      headers.emplace_back("Sec-WebSocket-Extensions", response);
+      c->pmd_start(agreed, response);
+    }
+  }
   for (const auto &h : req->response_headers) headers.push_back(h);
   queue_text(c, response_head(101, "", headers) + "\r\n");
   c->protocol = req->protocol;
@@ -350,6 +361,8 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   if (wsc::options_read(&o, opts) != 0 || (o.flags & ~kServerFlags) != 0 || o.port > 65535) return WSC_EINVAL;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   if (wsc::options_read(&co, o.conn) != 0) return WSC_EINVAL;
+  wsc_deflate_options_t deflate = WSC_DEFLATE_OPTIONS_INIT;
+  if (co.deflate && wsc::options_read(&deflate, co.deflate) != 0) return WSC_EINVAL;
   auto *srv = new (std::nothrow) wsc_server_s();
   if (srv == nullptr) return WSC_ENOMEM;
   srv->loop = loop;
@@ -357,6 +370,8 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   srv->user_data = user_data;
   srv->opts = o;
   srv->conn_opts = co;
+  srv->deflate_opts = deflate;
+  if (co.deflate) srv->conn_opts.deflate = &srv->deflate_opts;
   if (o.host) srv->host = o.host;
   if (o.unix_path) srv->unix_path = o.unix_path;
   if (o.path) srv->path = o.path;

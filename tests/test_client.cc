@@ -179,6 +179,7 @@ TEST(Client, EveryInvalidHandshakeAnswerFails) {
     std::function<std::string(const std::string &)> answer;
     const char *error;
     bool offer_protocol;
+    bool no_deflate = false;
   } cases[] = {
       {"wrong accept", [](const std::string &) { return good_101("AAAAAAAAAAAAAAAAAAAAAA=="); }, "error WSC_EBAD_ACCEPT", false},
       {"no upgrade header",
@@ -194,8 +195,26 @@ TEST(Client, EveryInvalidHandshakeAnswerFails) {
        [](const std::string &r) { return good_101(key_of(r), "Sec-WebSocket-Protocol: other\r\n"); },
        "error WSC_EBAD_PROTOCOL", true},
       {"no protocol chosen", [](const std::string &r) { return good_101(key_of(r)); }, "error WSC_EBAD_PROTOCOL", true},
-      {"unrequested extension",
+      {"unrequested extension (offer disabled)",
        [](const std::string &r) { return good_101(key_of(r), "Sec-WebSocket-Extensions: permessage-deflate\r\n"); },
+       "error WSC_EBAD_EXTENSION", false, true},
+      {"unknown extension",
+       [](const std::string &r) { return good_101(key_of(r), "Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n"); },
+       "error WSC_EBAD_EXTENSION", false},
+      {"deflate window out of range",
+       [](const std::string &r) {
+         return good_101(key_of(r), "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=16\r\n");
+       },
+       "error WSC_EBAD_EXTENSION", false},
+      {"deflate parameter unknown",
+       [](const std::string &r) { return good_101(key_of(r), "Sec-WebSocket-Extensions: permessage-deflate; x=1\r\n"); },
+       "error WSC_EBAD_EXTENSION", false},
+      {"deflate parameter twice",
+       [](const std::string &r) {
+         return good_101(key_of(r),
+                         "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+                         "server_no_context_takeover\r\n");
+       },
        "error WSC_EBAD_EXTENSION", false},
       {"not HTTP", [](const std::string &) { return std::string("SSH-2.0-OpenSSH\r\n\r\n"); }, "error WSC_EBAD_RESPONSE",
        false},
@@ -208,6 +227,11 @@ TEST(Client, EveryInvalidHandshakeAnswerFails) {
       o.protocols = protocols;
       o.nprotocols = 1;
     }
+    wsc_deflate_options_t off = WSC_DEFLATE_OPTIONS_INIT;
+    off.flags = WSC_DEFLATE_DISABLE;
+    wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+    co.deflate = &off;
+    if (c.no_deflate) o.conn = &co;
     auto log = run_against(t, c.answer, &o);
     ASSERT_EQ(log.size(), 2u) << c.name;
     EXPECT_EQ(log[0].rfind(c.error, 0), 0u) << c.name << ": " << log[0];

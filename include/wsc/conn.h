@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "parser.h"
 #include "sender.h"
+#include "deflate.h"
 
 WSC_BEGIN_DECLS
 
@@ -68,6 +69,9 @@ typedef struct wsc_conn_options_s {
                                      (WSC_CONN_KEEPALIVE_NO_DROP: report WSC_EV_TIMEOUT); 0: 10 s */
   uint32_t idle_timeout_ms;       /* WSC_EV_TIMEOUT after this long without data; 0: off */
   uint32_t tcp_keepalive_ms;      /* native TCP keepalive with this initial delay; 0: off */
+  /* permessage-deflate (wsc/deflate.h), copied at creation. A server uses it only when set; a
+   * client offers it unless WSC_DEFLATE_DISABLE (NULL: the defaults), as ws 8 does. */
+  const struct wsc_deflate_options_s *deflate;
 } wsc_conn_options_t;
 
 #define WSC_OVERFLOW_CLOSE 0u /* a slow consumer's connection is closed with 1008 */
@@ -80,7 +84,7 @@ typedef struct wsc_conn_options_s {
 #define WSC_CONN_OPTIONS_INIT                                                                 \
   { sizeof(wsc_conn_options_t), 0, WSC_DEFAULT_MAX_MESSAGE_SIZE, 0, WSC_DEFAULT_MAX_FRAGMENTS, \
     WSC_DEFAULT_CLOSE_TIMEOUT_MS, WSC_DEFAULT_FRAGMENT_THRESHOLD, WSC_DEFAULT_HIGH_WATER_MARK, \
-    WSC_DEFAULT_LOW_WATER_MARK, WSC_DEFAULT_MAX_BUFFERED, WSC_OVERFLOW_CLOSE, 0, 0, 0, 0, 0 }
+    WSC_DEFAULT_LOW_WATER_MARK, WSC_DEFAULT_MAX_BUFFERED, WSC_OVERFLOW_CLOSE, 0, 0, 0, 0, 0, NULL }
 
 WSC_EXTERN int wsc_conn_options_init(wsc_conn_options_t *opts, size_t size);
 
@@ -133,6 +137,9 @@ WSC_EXTERN void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *us
  * than max_buffered was waiting: the message was dropped and, under WSC_OVERFLOW_CLOSE, the
  * connection is closing with 1008). The same holds for ping and pong. */
 #define WSC_SEND_BACKPRESSURE 1
+/* Send flag: never compress this message (secrets next to attacker-chosen data, data that is
+ * compressed already). */
+#define WSC_SEND_NO_COMPRESS 0x4u
 WSC_EXTERN int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags,
                              wsc_send_cb cb, void *user_data);
 WSC_EXTERN int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data);

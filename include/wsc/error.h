@@ -37,6 +37,7 @@
   XX(ERR_EXPECTED_CONTINUATION, -112, 1002, "new data frame inside a fragmented message")       \
   XX(ERR_TOO_MANY_FRAGMENTS, -113, 1009, "max fragments per message exceeded")                  \
   XX(ERR_FRAME_TOO_BIG, -114, 1009, "max frame size exceeded")                                 \
+  XX(ERR_INVALID_COMPRESSED_DATA, -115, 1007, "invalid compressed data")                        \
   XX(EURL, -200, 0, "invalid WebSocket URL")                                                    \
   XX(EUNEXPECTED_RESPONSE, -201, 0, "unexpected server response")                               \
   XX(EBAD_RESPONSE, -202, 0, "malformed HTTP response")                                         \

@@ -13,5 +13,6 @@
 #include "conn.h"
 #include "server.h"
 #include "client.h"
+#include "deflate.h"
 
 #endif /* WSC_WSC_H */

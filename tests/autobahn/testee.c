@@ -23,7 +23,9 @@ static int run_server(int port) {
   wsc_server_t *server;
   wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  wsc_deflate_options_t deflate = WSC_DEFLATE_OPTIONS_INIT; /* the server accepts permessage-deflate */
   co.max_message_size = 64u * 1024 * 1024;
+  co.deflate = &deflate;
   so.host = "127.0.0.1";
   so.port = (uint32_t)port;
   so.conn = &co;
