@@ -243,16 +243,20 @@ int Deflater::compress(const uint8_t *p, size_t n, bool last, ByteBuffer &out) {
   z_.next_in = const_cast<Bytef *>(p);
   z_.avail_in = static_cast<uInt>(n);
   size_t before = out.size();
-  do {
-    size_t room = n / 2 + 64;
-    if (!out.reserve_extra(room, std::numeric_limits<size_t>::max())) return WSC_ENOMEM;
-    z_.next_out = out.tail();
-    z_.avail_out = static_cast<uInt>(out.room());
-    size_t had = out.room();
-    int rc = deflate(&z_, Z_SYNC_FLUSH);
-    out.commit(had - z_.avail_out);
-    if (rc != Z_OK && rc != Z_BUF_ERROR) return WSC_EIO;
-  } while (z_.avail_in > 0 || z_.avail_out == 0);
+  // The input first, then the sync flush: a flush right after a flush would make zlib answer
+  // Z_BUF_ERROR and write nothing, and the peer would then add a block the stream lacks.
+  for (int flush : {Z_NO_FLUSH, Z_SYNC_FLUSH}) {
+    do {
+      size_t room = n / 2 + 64;
+      if (!out.reserve_extra(room, std::numeric_limits<size_t>::max())) return WSC_ENOMEM;
+      z_.next_out = out.tail();
+      z_.avail_out = static_cast<uInt>(out.room());
+      size_t had = out.room();
+      int rc = deflate(&z_, flush);
+      out.commit(had - z_.avail_out);
+      if (rc != Z_OK && rc != Z_BUF_ERROR) return WSC_EIO;
+    } while (z_.avail_in > 0 || z_.avail_out == 0);
+  }
   if (last) {
     // RFC 7692 §7.2.1: remove the 4-byte tail of the sync flush.
     if (out.size() - before >= 4 && std::memcmp(out.data() + out.size() - 4, kTail, 4) == 0) out.truncate(out.size() - 4);

@@ -328,6 +328,7 @@ std::vector<std::string> node_peer(const std::vector<std::string> &args, std::ve
 // ---- wsc's client against a peer's echo server ------------------------------------------------
 
 struct EchoClient {
+  std::string extensions;  // negotiated, as seen at OPEN
   wsc_conn_t *conn = nullptr;
   size_t next = 0;  // the message whose echo is awaited
   bool open = false, closed = false, was_clean = false;
@@ -353,6 +354,7 @@ struct EchoClient {
     switch (ev->type) {
       case WSC_EV_OPEN:
         c->open = true;
+        c->extensions = wsc_conn_extensions(conn);
         c->send_next();
         break;
       case WSC_EV_MESSAGE: {
@@ -397,7 +399,8 @@ std::string joined(const std::vector<std::string> &lines) {
   return s;
 }
 
-void client_to_peer_server(const std::vector<std::string> &argv, const std::vector<std::string> &env) {
+void client_to_peer_server(const std::vector<std::string> &argv, std::vector<std::string> env, bool deflate = false) {
+  if (deflate) env.push_back("PEER_DEFLATE=1");
   ASSERT_FALSE(argv.empty());
   TestLoop loop;
   {
@@ -426,6 +429,7 @@ void client_to_peer_server(const std::vector<std::string> &argv, const std::vect
     EXPECT_EQ(client.close_code, 1000u) << joined(client.events.log);
     EXPECT_TRUE(client.was_clean) << joined(client.events.log);
     EXPECT_FALSE(client.events.has("error")) << joined(client.events.log);
+    EXPECT_EQ(client.extensions.rfind("permessage-deflate", 0) == 0, deflate) << client.extensions;
 
     peer.stop();  // stdin closed: the server exits
     EXPECT_TRUE(peer.exited());
@@ -474,7 +478,7 @@ struct EchoServer {
         break;
       case WSC_SERVER_CONNECTION:
         s->connections++;
-        s->server_events.log.push_back("connection");
+        s->server_events.log.push_back(std::string("connection ") + wsc_conn_extensions(ev->conn));
         wsc_conn_set_callback(ev->conn, on_conn, s);
         break;
       case WSC_SERVER_CLIENT_ERROR:
@@ -494,12 +498,15 @@ struct EchoServer {
   }
 };
 
-void peer_client_to_server(const std::vector<std::string> &peer_args, bool node) {
+void peer_client_to_server(const std::vector<std::string> &peer_args, bool node, bool deflate = false) {
   TestLoop loop;
   {
     EchoServer echo;
     wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
     co.max_message_size = kMaxMessage;
+    wsc_deflate_options_t pmd = WSC_DEFLATE_OPTIONS_INIT;
+    pmd.threshold = 0;  // compress every message, the empty ones too
+    if (deflate) co.deflate = &pmd;
     wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
     so.host = "127.0.0.1";
     so.port = 0;
@@ -516,6 +523,7 @@ void peer_client_to_server(const std::vector<std::string> &peer_args, bool node)
     std::string url = "ws://127.0.0.1:" + std::to_string(addr.port) + "/";
 
     std::vector<std::string> env;
+    if (deflate) env.push_back("PEER_DEFLATE=1");
     std::vector<std::string> args = peer_args;
     args.push_back(url);
     std::vector<std::string> argv = node ? node_peer(args, &env) : python_peer(args);
@@ -536,6 +544,9 @@ void peer_client_to_server(const std::vector<std::string> &peer_args, bool node)
       // The peer completed its closing handshake: our side of it closed clean with its 1000.
       EXPECT_TRUE(loop.run_until([&] { return echo.conns_closed == echo.connections; }, 10000));
       EXPECT_EQ(echo.connections, 1) << joined(echo.server_events.log);
+      bool compressed = false;
+      for (const auto &l : echo.server_events.log) compressed |= l.rfind("connection permessage-deflate", 0) == 0;
+      EXPECT_EQ(compressed, deflate) << joined(echo.server_events.log);
       EXPECT_EQ(echo.echoed, messages().size());
       EXPECT_TRUE(echo.failures.empty()) << joined(echo.failures);
       EXPECT_TRUE(echo.conn_events.has("close 1000 done clean")) << joined(echo.conn_events.log);
@@ -563,3 +574,20 @@ TEST(Interop, ClientToNodeWsServer) {
 TEST(Interop, PythonWebsocketsClientToServer) { peer_client_to_server({"client"}, false); }
 
 TEST(Interop, NodeWsClientToServer) { peer_client_to_server({"client"}, true); }
+
+// ---- the same with permessage-deflate negotiated ---------------------------------------------
+
+TEST(Interop, CompressedClientToPythonWebsocketsServer) {
+  std::vector<std::string> argv = python_peer({"server"});
+  if (!argv.empty()) client_to_peer_server(argv, {}, true);
+}
+
+TEST(Interop, CompressedClientToNodeWsServer) {
+  std::vector<std::string> env;
+  std::vector<std::string> argv = node_peer({"server"}, &env);
+  if (!argv.empty()) client_to_peer_server(argv, env, true);
+}
+
+TEST(Interop, CompressedPythonWebsocketsClientToServer) { peer_client_to_server({"client"}, false, true); }
+
+TEST(Interop, CompressedNodeWsClientToServer) { peer_client_to_server({"client"}, true, true); }

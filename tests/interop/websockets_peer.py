@@ -8,6 +8,7 @@
                                  success, else 1 with the reason on stderr
 """
 import asyncio
+import os
 import sys
 
 import websockets
@@ -71,8 +72,13 @@ async def stdin_closed():
     await loop.run_in_executor(None, read_all)
 
 
+# PEER_DEFLATE=1: offer / accept permessage-deflate; else no compression.
+COMPRESSION = "deflate" if os.environ.get("PEER_DEFLATE") == "1" else None
+
+
 async def run_server():
-    async with websockets.serve(echo, "127.0.0.1", 0, max_size=MAX_SIZE, ping_interval=None) as server:
+    async with websockets.serve(echo, "127.0.0.1", 0, max_size=MAX_SIZE, ping_interval=None,
+                                compression=COMPRESSION) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"PORT {port}", flush=True)
         await stdin_closed()
@@ -88,7 +94,9 @@ def describe(message):
 async def run_client(url):
     try:
         ws = await websockets.connect(url, max_size=MAX_SIZE, ping_interval=None, open_timeout=30,
-                                      close_timeout=30)
+                                      close_timeout=30, compression=COMPRESSION)
+        if COMPRESSION and "permessage-deflate" not in (ws.response_headers.get("Sec-WebSocket-Extensions") or ""):
+            fail("permessage-deflate was not negotiated")
     except Exception as e:  # noqa: BLE001 - any failure to connect is the reason
         fail(f"cannot connect to {url}: {e!r}")
     try:

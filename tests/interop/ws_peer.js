@@ -53,8 +53,13 @@ function fail(reason) {
   process.exit(1);
 }
 
+// PEER_DEFLATE=1: offer / accept permessage-deflate (threshold 0: every message compressed).
+const DEFLATE = process.env.PEER_DEFLATE === '1' ? { threshold: 0 } : false;
+
 function runServer() {
-  const wss = new WebSocket.WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: MAX_PAYLOAD });
+  const wss = new WebSocket.WebSocketServer({
+    host: '127.0.0.1', port: 0, maxPayload: MAX_PAYLOAD, perMessageDeflate: DEFLATE,
+  });
   wss.on('listening', () => process.stdout.write(`PORT ${wss.address().port}\n`));
   wss.on('error', (e) => fail(`server: ${e.message}`));
   wss.on('connection', (ws) => {
@@ -80,7 +85,10 @@ function runClient(url) {
     messages.push({ binary: false, data: textPayload(n) });
     messages.push({ binary: true, data: binaryPayload(n) });
   }
-  const ws = new WebSocket(url, { maxPayload: MAX_PAYLOAD, handshakeTimeout: 30000 });
+  const ws = new WebSocket(url, { maxPayload: MAX_PAYLOAD, handshakeTimeout: 30000, perMessageDeflate: DEFLATE });
+  ws.on('open', () => {
+    if (DEFLATE && !/permessage-deflate/.test(ws.extensions)) fail('permessage-deflate was not negotiated');
+  });
   let next = 0;
   let closing = false;
   let timer = null;
