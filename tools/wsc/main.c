@@ -1,6 +1,6 @@
 /* wsc: the command-line tool.
- *   wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast]
- *   wsc connect URL               stdin lines become messages; messages go to stdout
+ *   wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast] [--deflate[=PARAMS]]
+ *   wsc connect [--deflate[=PARAMS]] URL   stdin lines become messages; messages go to stdout
  *   wsc demo                      the protocol engine offline: frames, parsing, a hostile frame
  *   wsc encode [opts] OPCODE TEXT one frame as hex (opts: --mask, --key HEX8, --more, --rsv1)
  *   wsc decode [opts] HEX...      frames to events (opts: --client, --server, --no-assemble)
@@ -299,8 +299,10 @@ int main(int argc, char **argv) {
     return wsc_version() == WSC_VERSION_NUMBER ? 0 : 1;
   }
   fprintf(stderr,
-          "usage: wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast]\n"
-          "       wsc connect URL\n"
+          "usage: wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast] [--deflate[=PARAMS]]\n"
+          "       wsc connect [--deflate[=PARAMS]] URL\n"
+          "       PARAMS: comma-separated server_no_context_takeover, client_no_context_takeover,\n"
+          "               server_max_window_bits=N, client_max_window_bits=N, level=N, mem_level=N, threshold=N\n"
           "       wsc demo\n"
           "       wsc encode [--mask] [--key HEX8] [--more] [--rsv1] OPCODE PAYLOAD\n"
           "       wsc decode [--client|--server] [--no-assemble] HEX...\n"

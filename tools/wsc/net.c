@@ -1,4 +1,5 @@
 /* wsc serve and wsc connect: a server and a client on the wsc C API. */
+#define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,34 @@ static void signals_start(signals_t *s, wsc_loop_t *loop, stop_fn stop, void *ct
 static void signals_close(signals_t *s) {
   uv_close((uv_handle_t *)&s->sigint, NULL);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+/* ---- permessage-deflate options: --deflate[=PARAMS], PARAMS a comma list of
+ *      server_no_context_takeover, client_no_context_takeover, server_max_window_bits=N,
+ *      client_max_window_bits=N, level=N, mem_level=N, threshold=N ---- */
+
+static int parse_deflate(const char *arg, wsc_deflate_options_t *d) {
+  char buf[256];
+  char *item, *save = NULL;
+  wsc_deflate_options_init(d, sizeof *d);
+  if (strncmp(arg, "--deflate", 9) != 0) return 0;
+  if (arg[9] == '\0') return 1;
+  if (arg[9] != '=' || strlen(arg + 10) >= sizeof buf) return -1;
+  strcpy(buf, arg + 10);
+  for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(item, '=');
+    long v = eq ? strtol(eq + 1, NULL, 10) : 0;
+    if (eq) *eq = '\0';
+    if (strcmp(item, "server_no_context_takeover") == 0) d->flags |= WSC_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER;
+    else if (strcmp(item, "client_no_context_takeover") == 0) d->flags |= WSC_DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER;
+    else if (strcmp(item, "server_max_window_bits") == 0 && eq) d->server_max_window_bits = (uint32_t)v;
+    else if (strcmp(item, "client_max_window_bits") == 0 && eq) d->client_max_window_bits = (uint32_t)v;
+    else if (strcmp(item, "level") == 0 && eq) d->level = (int32_t)v;
+    else if (strcmp(item, "mem_level") == 0 && eq) d->mem_level = (uint32_t)v;
+    else if (strcmp(item, "threshold") == 0 && eq) d->threshold = (uint64_t)v;
+    else return -1;
+  }
+  return 1;
 }
 
 /* ---- wsc serve ---- */
@@ -98,6 +127,7 @@ static void on_server(wsc_server_t *server, const wsc_server_event_t *ev, void *
       break;
     case WSC_SERVER_CONNECTION:
       app->connections++;
+      if (*wsc_conn_extensions(ev->conn)) fprintf(stderr, "wsc serve: extensions: %s\n", wsc_conn_extensions(ev->conn));
       wsc_conn_set_callback(ev->conn, on_server_conn, app);
       break;
     case WSC_SERVER_CLIENT_ERROR:
@@ -122,9 +152,11 @@ static void serve_stop(void *ctx) {
 
 int net_serve(int argc, char **argv) {
   wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  wsc_deflate_options_t deflate;
   wsc_loop_t *loop;
   serve_t app;
-  int i, rc;
+  int i, rc, d;
   memset(&app, 0, sizeof app);
   so.port = 8080;
   so.host = "127.0.0.1";
@@ -139,8 +171,12 @@ int net_serve(int argc, char **argv) {
       app.broadcast = 0;
     } else if (strcmp(argv[i], "--broadcast") == 0) {
       app.broadcast = 1;
+    } else if ((d = parse_deflate(argv[i], &deflate)) != 0) {
+      if (d < 0) return fprintf(stderr, "wsc serve: bad %s\n", argv[i]), 2;
+      co.deflate = &deflate;
+      so.conn = &co;
     } else {
-      fprintf(stderr, "usage: wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast]\n");
+      fprintf(stderr, "usage: wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast] [--deflate[=PARAMS]]\n");
       return 2;
     }
   }
@@ -222,8 +258,8 @@ static void on_client(wsc_conn_t *conn, const wsc_conn_event_t *ev, void *user_d
   connect_t *app = (connect_t *)user_data;
   switch (ev->type) {
     case WSC_EV_OPEN:
-      fprintf(stderr, "wsc connect: connected to %s%s%s\n", wsc_conn_url(conn), *wsc_conn_protocol(conn) ? " as " : "",
-              wsc_conn_protocol(conn));
+      fprintf(stderr, "wsc connect: connected to %s%s%s%s%s\n", wsc_conn_url(conn), *wsc_conn_protocol(conn) ? " as " : "",
+              wsc_conn_protocol(conn), *wsc_conn_extensions(conn) ? " with " : "", wsc_conn_extensions(conn));
       if (uv_pipe_init((uv_loop_t *)wsc_loop_uv(wsc_conn_loop(conn)), &app->stdin_pipe, 0) == 0 &&
           uv_pipe_open(&app->stdin_pipe, 0) == 0) {
         app->stdin_open = 1;
@@ -265,13 +301,28 @@ static void connect_stop(void *ctx) {
 
 int net_connect(int argc, char **argv) {
   wsc_loop_t *loop;
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  wsc_deflate_options_t deflate;
   connect_t app;
-  int rc;
+  const char *url = NULL;
+  int rc, i, d;
   memset(&app, 0, sizeof app);
-  if (argc != 1) return fprintf(stderr, "usage: wsc connect URL\n"), 2;
+  wsc_deflate_options_init(&deflate, sizeof deflate);
+  deflate.flags = WSC_DEFLATE_DISABLE;  /* offered only with --deflate */
+  for (i = 0; i < argc; ++i) {
+    if ((d = parse_deflate(argv[i], &deflate)) < 0) return fprintf(stderr, "wsc connect: bad %s\n", argv[i]), 2;
+    if (d == 0) {
+      if (url) return fprintf(stderr, "usage: wsc connect [--deflate[=PARAMS]] URL\n"), 2;
+      url = argv[i];
+    }
+  }
+  if (!url) return fprintf(stderr, "usage: wsc connect [--deflate[=PARAMS]] URL\n"), 2;
+  co.deflate = &deflate;
+  o.conn = &co;
   if ((rc = wsc_loop_new(&loop, NULL)) != 0) return fprintf(stderr, "wsc: %s\n", wsc_strerror(rc)), 1;
-  if ((rc = wsc_connect(&app.conn, loop, argv[0], NULL, on_client, &app)) != 0) {
-    fprintf(stderr, "wsc connect: %s: %s\n", argv[0], wsc_strerror(rc));
+  if ((rc = wsc_connect(&app.conn, loop, url, &o, on_client, &app)) != 0) {
+    fprintf(stderr, "wsc connect: %s: %s\n", url, wsc_strerror(rc));
     wsc_loop_free(loop);
     return 2;
   }
