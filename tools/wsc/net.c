@@ -49,8 +49,8 @@ static void signals_close(signals_t *s) {
 static int parse_deflate(const char *arg, wsc_deflate_options_t *d) {
   char buf[256];
   char *item, *save = NULL;
-  wsc_deflate_options_init(d, sizeof *d);
   if (strncmp(arg, "--deflate", 9) != 0) return 0;
+  wsc_deflate_options_init(d, sizeof *d);
   if (arg[9] == '\0') return 1;
   if (arg[9] != '=' || strlen(arg + 10) >= sizeof buf) return -1;
   strcpy(buf, arg + 10);
