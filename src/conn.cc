@@ -316,7 +316,12 @@ void wsc_conn_s::pmd_start(const wsc::PmdAgreement &a, const std::string &respon
   int bits = is_server ? a.server_max_window_bits : a.client_max_window_bits;
   bool our_no_ctx = is_server ? a.server_no_context_takeover : a.client_no_context_takeover;
   bool peer_no_ctx = is_server ? a.client_no_context_takeover : a.server_no_context_takeover;
-  deflater.reset(new wsc::Deflater(level, mem, bits, our_no_ctx));
+  if (our_no_ctx) {
+    compressor = loop->shared_deflater(level, mem, bits);
+  } else {
+    deflater.reset(new wsc::Deflater(level, mem, bits, false));
+    compressor = deflater.get();
+  }
   inflater.reset(new wsc::Inflater(peer_no_ctx));
   rx.set_filter(inflater.get());
   rx.set_allow_rsv1(true);
@@ -498,6 +503,7 @@ void wsc_conn_s::reset_for_reconnect() {
   extensions.clear();
   hs.reset();
   deflater.reset();
+  compressor = nullptr;
   inflater.reset();
   compressing = false;
   keepalive_ping_at = 0;
@@ -584,14 +590,15 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
     const uint32_t more = flags & WSC_SEND_MORE;
     const auto *p = static_cast<const uint8_t *>(data);
     // RFC 7692: compress when negotiated and usable, the message is big enough (its first
-    // fragment decides for a stream) and the caller did not say no.
+    // fragment decides for a stream) and the caller did not say no. A streamed message does not
+    // use the loop's shared compressor: another connection's message could come in between.
     if (!conn->tx.in_message())
-      conn->compressing = conn->deflater && conn->deflater->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
-                          len >= conn->pmd_cfg.threshold;
+      conn->compressing = conn->compressor && conn->compressor->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
+                          len >= conn->pmd_cfg.threshold && !(more && conn->compressor->shared());
     if (!conn->compressing) return conn->tx.send(opcode, p, len, more);
     wsc::ByteBuffer &z = conn->loop->deflate_out;
     z.clear();
-    int rc = conn->deflater->compress(p, len, more == 0, z);
+    int rc = conn->compressor->compress(p, len, more == 0, z);
     if (rc == 0) rc = conn->tx.send(opcode, z.data(), z.size(), more | WSC_SEND_COMPRESSED);
     z.clear_and_trim(1 << 20);
     return rc;
@@ -690,6 +697,16 @@ void wsc_conn_resume(wsc_conn_t *conn) {
 int wsc_conn_is_paused(const wsc_conn_t *conn) { return conn && conn->paused ? 1 : 0; }
 
 int64_t wsc_conn_rtt_us(const wsc_conn_t *conn) { return conn ? conn->rtt_us : -1; }
+
+size_t wsc_conn_memory_usage(const wsc_conn_t *conn) {
+  if (conn == nullptr) return 0;
+  size_t n = sizeof(wsc_conn_s) + conn->rx.heap_bytes() + conn->out.bytes() + conn->pending_in.capacity();
+  if (conn->deflater) n += sizeof(wsc::Deflater) + conn->deflater->memory();
+  if (conn->inflater) n += sizeof(wsc::Inflater) + conn->inflater->memory();
+  if (conn->hs) n += sizeof(Handshake);
+  if (conn->client) n += sizeof(ClientConfig);
+  return n;
+}
 
 int wsc_conn_feed(wsc_conn_t *conn, const void *data, size_t len) {
   if (conn == nullptr || !conn->transport || (data == nullptr && len > 0)) return WSC_EINVAL;

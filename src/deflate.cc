@@ -1,5 +1,6 @@
 #include "deflate.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -222,8 +223,27 @@ int pmd_client_accept(const std::string &response, const wsc_deflate_options_t &
 
 // ---- zlib streams ---------------------------------------------------------------------------
 
-Deflater::Deflater(int level, int mem_level, int window_bits, bool no_context_takeover)
-    : level_(level), mem_level_(mem_level), window_bits_(window_bits), no_context_takeover_(no_context_takeover) {}
+void *ZlibMemory::alloc(void *opaque, uInt items, uInt size) {
+  size_t n = static_cast<size_t>(items) * size;
+  auto *p = static_cast<size_t *>(std::malloc(n + sizeof(size_t) * 2));  // keeps 16-byte alignment
+  if (p == nullptr) return Z_NULL;
+  p[0] = n;
+  static_cast<ZlibMemory *>(opaque)->bytes += n;
+  return p + 2;
+}
+
+void ZlibMemory::free(void *opaque, void *address) {
+  auto *p = static_cast<size_t *>(address) - 2;
+  static_cast<ZlibMemory *>(opaque)->bytes -= p[0];
+  std::free(p);
+}
+
+Deflater::Deflater(int level, int mem_level, int window_bits, bool no_context_takeover, bool shared)
+    : level_(level),
+      mem_level_(mem_level),
+      window_bits_(window_bits),
+      no_context_takeover_(no_context_takeover),
+      shared_(shared) {}
 
 Deflater::~Deflater() {
   if (active_) deflateEnd(&z_);
@@ -232,6 +252,9 @@ Deflater::~Deflater() {
 bool Deflater::start() {
   if (active_) return true;
   z_ = z_stream{};
+  z_.zalloc = ZlibMemory::alloc;
+  z_.zfree = ZlibMemory::free;
+  z_.opaque = &mem_;
   // Raw deflate (negative window bits): RFC 7692 §7.2.1 frames carry no zlib header.
   if (deflateInit2(&z_, level_, Z_DEFLATED, -window_bits_, mem_level_, Z_DEFAULT_STRATEGY) != Z_OK) return false;
   active_ = true;
@@ -260,7 +283,9 @@ int Deflater::compress(const uint8_t *p, size_t n, bool last, ByteBuffer &out) {
   if (last) {
     // RFC 7692 §7.2.1: remove the 4-byte tail of the sync flush.
     if (out.size() - before >= 4 && std::memcmp(out.data() + out.size() - 4, kTail, 4) == 0) out.truncate(out.size() - 4);
-    if (no_context_takeover_) {  // nothing to keep between messages: give the memory back
+    if (shared_) {
+      deflateReset(&z_);  // the next message, maybe another connection's, starts afresh
+    } else if (no_context_takeover_) {  // nothing to keep between messages: give the memory back
       deflateEnd(&z_);
       active_ = false;
     }
@@ -311,6 +336,9 @@ int Inflater::run(const uint8_t *in, size_t n, ByteBuffer &out, uint64_t limit) 
 int Inflater::process(const uint8_t *in, size_t n, bool last, ByteBuffer &out, uint64_t limit) {
   if (!active_) {
     z_ = z_stream{};
+    z_.zalloc = ZlibMemory::alloc;
+    z_.zfree = ZlibMemory::free;
+    z_.opaque = &mem_;
     // A window of 15 inflates what any smaller window produced, 8 included.
     if (inflateInit2(&z_, -15) != Z_OK) return WSC_ENOMEM;
     active_ = true;

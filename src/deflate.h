@@ -52,26 +52,39 @@ int pmd_client_accept(const std::string &response, const wsc_deflate_options_t &
                       std::string *why);
 
 // Compresses messages for one direction of one connection (RFC 7692 §7.2.1).
+// zlib's allocations go through this, so that the memory a stream holds can be reported.
+struct ZlibMemory {
+  size_t bytes = 0;
+  static void *alloc(void *opaque, uInt items, uInt size);
+  static void free(void *opaque, void *address);
+};
+
 class Deflater {
  public:
-  Deflater(int level, int mem_level, int window_bits, bool no_context_takeover);
+  // shared: the loop's compressor for connections without context takeover (uWebSockets'
+  // SHARED_COMPRESSOR): its state is reset, not freed, after each message.
+  Deflater(int level, int mem_level, int window_bits, bool no_context_takeover, bool shared = false);
   ~Deflater();
   Deflater(const Deflater &) = delete;
   Deflater &operator=(const Deflater &) = delete;
   // False when this side may not compress at all (window bits 8: zlib cannot honour it).
   bool usable() const { return window_bits_ > 8; }
+  bool shared() const { return shared_; }
   // Appends the compressed form of a piece of a message to out; `last` ends the message (the
   // 00 00 ff ff tail is removed). Returns 0 or WSC_ENOMEM / WSC_EIO.
   int compress(const uint8_t *p, size_t n, bool last, ByteBuffer &out);
-  // Bytes of zlib state held now.
   bool active() const { return active_; }
+  // Bytes of zlib state held now.
+  size_t memory() const { return mem_.bytes; }
 
  private:
   bool start();
   z_stream z_{};
+  ZlibMemory mem_;
   bool active_ = false;
   int level_, mem_level_, window_bits_;
   bool no_context_takeover_;
+  bool shared_;
 };
 
 // Inflates messages whose first frame had RSV1 (the receiver's MessageFilter), bounded as it
@@ -83,10 +96,12 @@ class Inflater : public MessageFilter {
   int process(const uint8_t *in, size_t n, bool last, ByteBuffer &out, uint64_t limit) override;
   void reset() override;
   bool active() const { return active_; }
+  size_t memory() const { return mem_.bytes; }
 
  private:
   int run(const uint8_t *in, size_t n, ByteBuffer &out, uint64_t limit);
   z_stream z_{};
+  ZlibMemory mem_;
   bool active_ = false;
   bool no_context_takeover_;
 };

@@ -55,6 +55,15 @@ void wsc_loop_s::mark_dirty(wsc_conn_s *c) {
   }
 }
 
+wsc::Deflater *wsc_loop_s::shared_deflater(int level, int mem_level, int window_bits) {
+  uint32_t key = (static_cast<uint32_t>(level + 1) << 16) | (static_cast<uint32_t>(mem_level) << 8) |
+                 static_cast<uint32_t>(window_bits);
+  for (auto &d : shared_deflaters)
+    if (d.first == key) return d.second.get();
+  shared_deflaters.emplace_back(key, std::make_unique<wsc::Deflater>(level, mem_level, window_bits, true, true));
+  return shared_deflaters.back().second.get();
+}
+
 void wsc_loop_s::flush_dirty() {
   // Frames queued by completions that run during the flush are written in the same pass.
   std::vector<uint64_t> batch;

@@ -53,6 +53,10 @@ struct wsc_loop_s {
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
   bool read_busy = false;
   wsc::ByteBuffer deflate_out;  // compressed messages on their way to a sender
+  // One compressor per setting for the connections without context takeover (uWebSockets'
+  // SHARED_COMPRESSOR): it is reset after each message, so any connection may use it next.
+  std::vector<std::pair<uint32_t, std::unique_ptr<wsc::Deflater>>> shared_deflaters;
+  wsc::Deflater *shared_deflater(int level, int mem_level, int window_bits);
   std::unordered_map<uint64_t, wsc_conn_s *> conns;
   size_t servers = 0;
   uint64_t next_id = 1;
@@ -191,7 +195,8 @@ struct wsc_conn_s {
   // permessage-deflate: the configuration, then what was negotiated.
   bool pmd_configured = false;
   wsc_deflate_options_t pmd_cfg;
-  std::unique_ptr<wsc::Deflater> deflater;
+  std::unique_ptr<wsc::Deflater> deflater;  // our own compressor (context takeover)
+  wsc::Deflater *compressor = nullptr;      // deflater, or the loop's shared one
   std::unique_ptr<wsc::Inflater> inflater;
   bool compressing = false;  // the streamed message in progress is compressed
   void pmd_start(const wsc::PmdAgreement &a, const std::string &response);

@@ -182,7 +182,9 @@ TEST(Deflate, ServerNegotiation) {
     std::string r;
     bool ok = wsc::pmd_server_negotiate(c.offers, cfg, &a, &r);
     EXPECT_EQ(ok, c.response != nullptr) << c.offers[0];
-    if (ok && c.response) EXPECT_EQ(r, c.response) << c.offers[0];
+    if (ok && c.response) {
+      EXPECT_EQ(r, c.response) << c.offers[0];
+    }
   }
   // The server's own settings.
   cfg.flags = WSC_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER;
@@ -304,4 +306,31 @@ TEST(Deflate, ABombOverTheWireClosesWith1009) {
   EXPECT_EQ(p.client.events.log.back().rfind("close 1009", 0), 0u) << p.client.events.log.back();
   p.finish();
   t.close_clean();
+}
+
+TEST(Deflate, StreamedCompressedMessagesAndTheSharedCompressor) {
+  for (uint32_t flags : {0u, WSC_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER}) {
+    TestLoop t;
+    wsc_deflate_options_t s = WSC_DEFLATE_OPTIONS_INIT, c = WSC_DEFLATE_OPTIONS_INIT;
+    s.threshold = c.threshold = 0;
+    s.flags = flags;
+    CompressedPair p(t, s, c);
+    // The server streams a message in three pieces while compressing others in between.
+    std::string a(3000, 'a'), b(3000, 'b'), z(3000, 'z');
+    ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_TEXT, a.data(), a.size(), WSC_SEND_MORE, nullptr, nullptr), 0);
+    ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_TEXT, b.data(), b.size(), WSC_SEND_MORE, nullptr, nullptr), 0);
+    ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_TEXT, z.data(), z.size(), 0, nullptr, nullptr), 0);
+    ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_TEXT, "after", 5, 0, nullptr, nullptr), 0);
+    t.run_until([&] { return p.client.messages.size() == 2; });
+    EXPECT_EQ(p.client.messages[0], a + b + z);
+    EXPECT_EQ(p.client.messages[1], "after");
+    size_t mem = wsc_conn_memory_usage(p.server.conn);
+    if (flags) {
+      EXPECT_LT(mem, 4096u) << "no context takeover: the server connection holds no compressor";
+    } else {
+      EXPECT_GT(mem, 64u * 1024) << "context takeover keeps a compressor per connection";
+    }
+    p.finish();
+    t.close_clean();
+  }
 }

@@ -171,6 +171,9 @@ WSC_EXTERN int wsc_conn_is_paused(const wsc_conn_t *conn);
 /* Microseconds between the last ping sent and the pong that answered it; -1 before any. */
 WSC_EXTERN int64_t wsc_conn_rtt_us(const wsc_conn_t *conn);
 
+/* Bytes this connection holds now: its structure, buffers and compression state. */
+WSC_EXTERN size_t wsc_conn_memory_usage(const wsc_conn_t *conn);
+
 /* ---- connections over a transport the caller owns ----
  * For a socket wsc cannot take over (a TLS stream terminated elsewhere, a test pipe): the
  * caller feeds what it receives with wsc_conn_feed / wsc_conn_feed_eof, and wsc writes through
