@@ -573,8 +573,99 @@ static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_
   return 0;
 }
 
+namespace {
+
+// Compressing a message this large would stall every connection of the loop (a 16 MiB one
+// takes ~130 ms at zlib's default level): it is done on the thread pool instead.
+constexpr size_t kOffloadBytes = 1u << 20;
+
+struct CompressJob {
+  uv_work_t req;
+  wsc_loop_s *loop;
+  uint64_t conn_id;
+  uint32_t opcode;
+  std::string data;
+  wsc_send_cb cb;
+  void *user_data;
+  std::unique_ptr<wsc::Deflater> own;  // the connection's compressor, lent to the job
+  std::unique_ptr<wsc::Deflater> temp;  // or a fresh one, for the shared compressor's settings
+  wsc::ByteBuffer out;
+  int rc = 0;
+};
+
+void replay_deferred(wsc_conn_s *c) {
+  while (!c->deferred.empty() && !c->offloading && !c->finishing) {
+    wsc_conn_s::Deferred d = std::move(c->deferred.front());
+    c->deferred.pop_front();
+    int rc = d.is_close ? wsc_conn_close(c, d.code, d.data.data(), d.data.size())
+                        : wsc_conn_send(c, d.opcode, d.data.data(), d.data.size(), d.flags, d.cb, d.user_data);
+    if (rc < 0 && !d.is_close && d.cb) d.cb(c, rc, d.user_data);
+  }
+}
+
+void compress_done(uv_work_t *req, int status) {
+  std::unique_ptr<CompressJob> job(static_cast<CompressJob *>(req->data));
+  auto it = job->loop->conns.find(job->conn_id);
+  wsc_conn_s *c = it == job->loop->conns.end() ? nullptr : it->second;
+  if (c == nullptr || c->finishing) {  // the connection ended meanwhile
+    if (job->cb) job->cb(c, WSC_ECLOSED, job->user_data);
+    return;
+  }
+  if (job->own) {
+    c->deflater = std::move(job->own);
+    c->compressor = c->deflater.get();
+  }
+  c->offloading = false;
+  int rc = status != 0 ? WSC_EIO : job->rc;
+  if (rc == 0) {
+    rc = wsc_conn_send_compressed(c, job->opcode, job->out.data(), job->out.size(), job->cb, job->user_data);
+  }
+  if (rc < 0 && job->cb) job->cb(c, rc, job->user_data);
+  replay_deferred(c);
+}
+
+}  // namespace
+
 int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags, wsc_send_cb cb,
                   void *user_data) {
+  if (conn && conn->offloading && conn->state == WSC_OPEN && !conn->finishing) {
+    // A large message ahead is being compressed: keep the order.
+    if ((data == nullptr && len > 0) || (flags & ~(WSC_SEND_MORE | WSC_SEND_NO_COMPRESS))) return WSC_EINVAL;
+    conn->deferred.push_back(wsc_conn_s::Deferred{false, opcode, flags, 0,
+                                                  len ? std::string(static_cast<const char *>(data), len) : std::string(),
+                                                  cb, user_data});
+    return 0;
+  }
+  if (conn && conn->state == WSC_OPEN && !conn->finishing && !conn->tx.in_message() && !(flags & WSC_SEND_MORE) &&
+      len >= kOffloadBytes && conn->compressor && conn->compressor->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
+      len >= conn->pmd_cfg.threshold && (opcode == WSC_OP_TEXT || opcode == WSC_OP_BINARY) && data != nullptr &&
+      conn->admit_send() == 0) {
+    auto *job = new (std::nothrow) CompressJob();
+    if (job == nullptr) return WSC_ENOMEM;
+    job->req.data = job;
+    job->loop = conn->loop;
+    job->conn_id = conn->id;
+    job->opcode = opcode;
+    job->data.assign(static_cast<const char *>(data), len);
+    job->cb = cb;
+    job->user_data = user_data;
+    if (conn->compressor->shared()) {
+      int mem = conn->pmd_cfg.mem_level ? static_cast<int>(conn->pmd_cfg.mem_level) : 8;
+      job->temp.reset(new wsc::Deflater(conn->pmd_cfg.level, mem, conn->compressor->window_bits(), true));
+    } else {
+      job->own = std::move(conn->deflater);
+      conn->compressor = nullptr;
+    }
+    conn->offloading = true;
+    uv_queue_work(conn->loop->uv, &job->req,
+                  [](uv_work_t *req) {
+                    auto *j = static_cast<CompressJob *>(req->data);
+                    wsc::Deflater *d = j->own ? j->own.get() : j->temp.get();
+                    j->rc = d->compress(reinterpret_cast<const uint8_t *>(j->data.data()), j->data.size(), true, j->out);
+                  },
+                  compress_done);
+    return 0;
+  }
   if (conn && conn->client && conn->client->offline_queue_bytes != 0 && !conn->user_closed &&
       (conn->state == WSC_CONNECTING || !conn->offline.empty())) {
     // Not connected (yet, or again): the message waits for the next OPEN, within its bound.
@@ -603,6 +694,11 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
     z.clear_and_trim(1 << 20);
     return rc;
   });
+}
+
+int wsc_conn_send_compressed(wsc_conn_t *conn, uint32_t opcode, const uint8_t *z, size_t zlen, wsc_send_cb cb,
+                             void *user_data) {
+  return conn_send(conn, true, cb, user_data, [&] { return conn->tx.send(opcode, z, zlen, WSC_SEND_COMPRESSED); });
 }
 
 int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {
@@ -662,6 +758,15 @@ int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t r
     return 0;
   }
   if (conn->close_sent) return WSC_ESTATE;
+  if (conn->offloading) {  // the close goes after the message being compressed
+    int rc = conn->tx.check_close(code, static_cast<const uint8_t *>(reason), reason_len);
+    if (rc != 0) return rc;
+    conn->deferred.push_back(wsc_conn_s::Deferred{true, 0, 0, code,
+                                                  reason_len ? std::string(static_cast<const char *>(reason), reason_len)
+                                                             : std::string(),
+                                                  nullptr, nullptr});
+    return 0;
+  }
   int rc = conn->tx.close(code, static_cast<const uint8_t *>(reason), reason_len);
   if (rc != 0) return rc;
   conn->close_sent = true;

@@ -70,6 +70,7 @@ class Deflater {
   // False when this side may not compress at all (window bits 8: zlib cannot honour it).
   bool usable() const { return window_bits_ > 8; }
   bool shared() const { return shared_; }
+  int window_bits() const { return window_bits_; }
   // Appends the compressed form of a piece of a message to out; `last` ends the message (the
   // 00 00 ff ff tail is removed). Returns 0 or WSC_ENOMEM / WSC_EIO.
   int compress(const uint8_t *p, size_t n, bool last, ByteBuffer &out);

@@ -199,6 +199,17 @@ struct wsc_conn_s {
   wsc::Deflater *compressor = nullptr;      // deflater, or the loop's shared one
   std::unique_ptr<wsc::Inflater> inflater;
   bool compressing = false;  // the streamed message in progress is compressed
+  // A large message is compressed on libuv's thread pool, not on the loop; the sends and the
+  // close that come after it wait, in order, until it is done.
+  bool offloading = false;
+  struct Deferred {
+    bool is_close;
+    uint32_t opcode, flags, code;
+    std::string data;
+    wsc_send_cb cb;
+    void *user_data;
+  };
+  std::deque<Deferred> deferred;
   void pmd_start(const wsc::PmdAgreement &a, const std::string &response);
   wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
 
@@ -269,6 +280,9 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
 void server_request_gone(wsc_conn_s *c);
 // The bytes a deferred request's client sent meanwhile.
 std::string *server_request_rest(wsc_conn_s *c);
+// Sends an already compressed message (RSV1): used when the thread pool finished compressing.
+int wsc_conn_send_compressed(wsc_conn_s *conn, uint32_t opcode, const uint8_t *z, size_t zlen, wsc_send_cb cb,
+                             void *user_data);
 // Installs a caller-owned transport (validated); false if it is unusable.
 bool conn_set_transport(wsc_conn_s *c, const wsc_transport_t *t);
 // Clients: reconnects a dropped connection when its policy says so (else false: it ends).

@@ -103,23 +103,28 @@ int Sender::control(unsigned opcode, const uint8_t *data, size_t len) {
   return frame(WSC_FRAME_FIN, opcode, data, len);
 }
 
-int Sender::close(uint32_t code, const uint8_t *reason, size_t len) {
+int Sender::check_close(uint32_t code, const uint8_t *reason, size_t len) const {
   if (closed_) return WSC_ECLOSED;
   if (reason == nullptr && len > 0) return WSC_EINVAL;
+  if (code == 0) return len > 0 ? WSC_EINVAL : 0;  // RFC 6455 §5.5.1: a reason comes after a code
+  if (!wsc_close_code_valid(code)) return WSC_ECLOSECODE;
+  if (len > WSC_CLOSE_MAX_REASON) return WSC_EMSGSIZE;
+  if (!utf8_valid(reason, len)) return WSC_EUTF8;
+  return 0;
+}
+
+int Sender::close(uint32_t code, const uint8_t *reason, size_t len) {
+  int rc = check_close(code, reason, len);
+  if (rc != 0) return rc;
   uint8_t body[WSC_CONTROL_MAX_PAYLOAD];
   size_t n = 0;
-  if (code == 0) {
-    if (len > 0) return WSC_EINVAL;  // RFC 6455 §5.5.1: a reason comes after a code
-  } else {
-    if (!wsc_close_code_valid(code)) return WSC_ECLOSECODE;
-    if (len > WSC_CLOSE_MAX_REASON) return WSC_EMSGSIZE;
-    if (!utf8_valid(reason, len)) return WSC_EUTF8;
+  if (code != 0) {
     body[0] = static_cast<uint8_t>(code >> 8);
     body[1] = static_cast<uint8_t>(code);
     if (len > 0) std::memcpy(body + 2, reason, len);
     n = 2 + len;
   }
-  int rc = frame(WSC_FRAME_FIN, WSC_OP_CLOSE, body, n);
+  rc = frame(WSC_FRAME_FIN, WSC_OP_CLOSE, body, n);
   if (rc == 0) closed_ = true;
   return rc;
 }

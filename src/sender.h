@@ -22,6 +22,8 @@ class Sender {
   int ping(const uint8_t *data, size_t len) { return control(0x9, data, len); }
   int pong(const uint8_t *data, size_t len) { return control(0xA, data, len); }
   int close(uint32_t code, const uint8_t *reason, size_t len);
+  // The checks of close() without sending anything: 0 or the error close() would return.
+  int check_close(uint32_t code, const uint8_t *reason, size_t len) const;
 
   bool in_message() const { return in_message_; }
   bool closed() const { return closed_; }

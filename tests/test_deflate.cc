@@ -334,3 +334,32 @@ TEST(Deflate, StreamedCompressedMessagesAndTheSharedCompressor) {
     t.close_clean();
   }
 }
+
+TEST(Deflate, LargeMessagesAreCompressedOffTheLoopInOrder) {
+  TestLoop t;
+  wsc_deflate_options_t s = WSC_DEFLATE_OPTIONS_INIT, c = WSC_DEFLATE_OPTIONS_INIT;
+  CompressedPair p(t, s, c);
+  std::string big;
+  for (int i = 0; big.size() < (16u << 20); ++i) big += "record " + std::to_string(i) + ", ";
+  big.resize(16u << 20);
+  int done = 99;
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(wsc_conn_send(p.server.conn, WSC_OP_TEXT, big.data(), big.size(), 0,
+                          [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) = st; }, &done),
+            0);
+  auto call_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(call_ms, 50.0) << "the loop thread does not compress 16 MiB itself";
+  ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_TEXT, "after", 5, 0, nullptr, nullptr), 0);
+  ASSERT_EQ(wsc_conn_close(p.server.conn, 4001, "bye", 3), 0);  // goes after both messages
+  // Meanwhile the loop keeps serving: a ping round trip completes before the big message is out.
+  ASSERT_GE(wsc_conn_ping(p.client.conn, "still alive?", 12, nullptr, nullptr), 0);
+  t.run_until([&] { return p.client.events.has("pong still alive?"); });
+  t.run_until([&] { return p.client.closed; }, 30000);
+  ASSERT_EQ(p.client.messages.size(), 2u);
+  EXPECT_EQ(p.client.messages[0], big);
+  EXPECT_EQ(p.client.messages[1], "after");
+  EXPECT_EQ(done, 0);
+  EXPECT_EQ(p.client.events.log.back(), "close 4001 bye clean");
+  p.finish();
+  t.close_clean();
+}
