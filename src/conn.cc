@@ -522,6 +522,9 @@ void wsc_conn_s::reset_for_reconnect() {
 void wsc_conn_s::final_event() {
   if (hs && hs->resolving) return;  // the resolver's callback finishes the job
   complete_upto(UINT64_MAX, end_error ? end_error : WSC_ECLOSED);
+  for (auto &d : deferred)  // sends that waited behind a compression: they get their error too
+    if (d.cb) d.cb(this, WSC_ECLOSED, d.user_data);
+  deferred.clear();
   if (client && client_reconnect(this)) return;  // the same connection tries again
   state = WSC_CLOSED;
   for (auto &m : offline)

@@ -363,3 +363,20 @@ TEST(Deflate, LargeMessagesAreCompressedOffTheLoopInOrder) {
   p.finish();
   t.close_clean();
 }
+
+TEST(Deflate, SendsWaitingBehindACompressionGetTheirErrorWhenTheConnectionEnds) {
+  TestLoop t;
+  wsc_deflate_options_t s = WSC_DEFLATE_OPTIONS_INIT, c = WSC_DEFLATE_OPTIONS_INIT;
+  CompressedPair p(t, s, c);
+  std::string big(4u << 20, 'q');
+  int first = 99, second = 99;
+  auto record = [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) = st; };
+  ASSERT_EQ(wsc_conn_send(p.server.conn, WSC_OP_BINARY, big.data(), big.size(), 0, record, &first), 0);
+  ASSERT_EQ(wsc_conn_send(p.server.conn, WSC_OP_TEXT, "queued", 6, 0, record, &second), 0);
+  wsc_conn_terminate(p.server.conn);
+  t.run_until([&] { return first != 99 && second != 99; });
+  EXPECT_EQ(first, WSC_ECLOSED);
+  EXPECT_EQ(second, WSC_ECLOSED);
+  p.finish();
+  t.close_clean();
+}
