@@ -300,6 +300,7 @@ Inflater::~Inflater() {
 void Inflater::reset() {
   if (active_) inflateEnd(&z_);
   active_ = false;
+  ended_ = false;
 }
 
 int Inflater::run(const uint8_t *in, size_t n, ByteBuffer &out, uint64_t limit) {
@@ -314,7 +315,12 @@ int Inflater::run(const uint8_t *in, size_t n, ByteBuffer &out, uint64_t limit) 
       z_.avail_out = 1;
       int rc = inflate(&z_, Z_SYNC_FLUSH);
       if (z_.avail_out == 0) return WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH;
-      if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_MEM_ERROR || rc == Z_STREAM_END) return WSC_EINVAL;
+      if (rc == Z_STREAM_END) {
+        inflateReset(&z_);
+        ended_ = true;
+        return 0;
+      }
+      if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_MEM_ERROR) return WSC_EINVAL;
       if (rc == Z_BUF_ERROR) break;  // no progress: all input taken
       continue;
     }
@@ -327,7 +333,14 @@ int Inflater::run(const uint8_t *in, size_t n, ByteBuffer &out, uint64_t limit) 
     z_.avail_out = static_cast<uInt>(room);
     int rc = inflate(&z_, Z_SYNC_FLUSH);
     out.commit(room - z_.avail_out);
-    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_MEM_ERROR || rc == Z_STREAM_END) return WSC_EINVAL;
+    if (rc == Z_STREAM_END) {
+      // RFC 7692 §7.2.3.3: a sender may end a message with a BFINAL block; what follows (our
+      // own 00 00 ff ff) is not data, and the next message starts a new stream.
+      inflateReset(&z_);
+      ended_ = true;
+      return 0;
+    }
+    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_MEM_ERROR) return WSC_EINVAL;
     if (rc == Z_BUF_ERROR && z_.avail_out != 0) break;  // needs more input
   }
   return 0;
@@ -343,8 +356,9 @@ int Inflater::process(const uint8_t *in, size_t n, bool last, ByteBuffer &out, u
     if (inflateInit2(&z_, -15) != Z_OK) return WSC_ENOMEM;
     active_ = true;
   }
-  int rc = run(in, n, out, limit);
-  if (rc == 0 && last) rc = run(kTail, 4, out, limit);
+  int rc = ended_ ? 0 : run(in, n, out, limit);
+  if (rc == 0 && last && !ended_) rc = run(kTail, 4, out, limit);
+  if (last) ended_ = false;
   if (rc == WSC_EINVAL) rc = WSC_ERR_INVALID_COMPRESSED_DATA;
   if (rc != 0 || (last && no_context_takeover_)) reset();
   return rc;

@@ -104,6 +104,7 @@ class Inflater : public MessageFilter {
   z_stream z_{};
   ZlibMemory mem_;
   bool active_ = false;
+  bool ended_ = false;  // the message's deflate stream ended (BFINAL): ignore the rest of it
   bool no_context_takeover_;
 };
 

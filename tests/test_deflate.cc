@@ -380,3 +380,16 @@ TEST(Deflate, SendsWaitingBehindACompressionGetTheirErrorWhenTheConnectionEnds) 
   p.finish();
   t.close_clean();
 }
+
+TEST(Deflate, MessagesEndingWithAFinalBlockAreAccepted) {
+  // RFC 7692 §7.2.3.3: "hello" and "world" each deflated to a BFINAL block (raw, Z_FINISH).
+  const uint8_t hello[] = {0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+  const uint8_t world[] = {0x2b, 0xcf, 0x2f, 0xca, 0x49, 0x01, 0x00};
+  wsc::Inflater inf(false);
+  wsc::ByteBuffer out;
+  ASSERT_EQ(inf.process(hello, sizeof hello, true, out, 0), 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char *>(out.data()), out.size()), "hello");
+  out.clear();
+  ASSERT_EQ(inf.process(world, sizeof world, true, out, 0), 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char *>(out.data()), out.size()), "world");
+}
