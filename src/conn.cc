@@ -608,6 +608,7 @@ void replay_deferred(wsc_conn_s *c) {
 
 void compress_done(uv_work_t *req, int status) {
   std::unique_ptr<CompressJob> job(static_cast<CompressJob *>(req->data));
+  --job->loop->jobs;
   auto it = job->loop->conns.find(job->conn_id);
   wsc_conn_s *c = it == job->loop->conns.end() ? nullptr : it->second;
   if (c == nullptr || c->finishing) {  // the connection ended meanwhile
@@ -660,6 +661,7 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
       conn->compressor = nullptr;
     }
     conn->offloading = true;
+    ++conn->loop->jobs;
     uv_queue_work(conn->loop->uv, &job->req,
                   [](uv_work_t *req) {
                     auto *j = static_cast<CompressJob *>(req->data);

@@ -147,7 +147,7 @@ void wsc_loop_stop(wsc_loop_t *loop) {
 
 int wsc_loop_free(wsc_loop_t *loop) {
   if (loop == nullptr) return 0;
-  if (!loop->conns.empty() || loop->servers > 0) return WSC_EBUSY;
+  if (!loop->conns.empty() || loop->servers > 0 || loop->jobs > 0) return WSC_EBUSY;
   if (loop->freeing) return WSC_ESTATE;
   loop->freeing = true;
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->async), on_loop_handle_closed);

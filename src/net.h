@@ -59,6 +59,7 @@ struct wsc_loop_s {
   wsc::Deflater *shared_deflater(int level, int mem_level, int window_bits);
   std::unordered_map<uint64_t, wsc_conn_s *> conns;
   size_t servers = 0;
+  size_t jobs = 0;  // compressions running on the thread pool
   uint64_t next_id = 1;
 
   void mark_dirty(wsc_conn_s *c);

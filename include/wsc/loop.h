@@ -33,8 +33,9 @@ WSC_EXTERN int wsc_loop_run(wsc_loop_t *loop, uint32_t mode);
 /* Makes wsc_loop_run return after the current pass. */
 WSC_EXTERN void wsc_loop_stop(wsc_loop_t *loop);
 
-/* Frees the loop. Returns WSC_EBUSY while servers or connections are still open (close them
- * and run the loop until their final callbacks), else 0. NULL does nothing. */
+/* Frees the loop. Returns WSC_EBUSY while servers or connections are still open, or work runs
+ * on the thread pool for it (close them and run the loop until their final callbacks), else 0.
+ * NULL does nothing. */
 WSC_EXTERN int wsc_loop_free(wsc_loop_t *loop);
 
 /* The uv_loop_t * underneath. */
