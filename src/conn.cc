@@ -237,12 +237,17 @@ void wsc_conn_s::flush() {
   }
   // Everything queued in this loop pass goes out in one vectored write.
   constexpr size_t kMaxBufs = 64;
-  wsc_buf_t bufs[kMaxBufs];
   uv_buf_t uvbufs[kMaxBufs];
   size_t total = 0;
-  size_t n = out.gather(bufs, kMaxBufs, &total);
-  for (size_t i = 0; i < n; ++i)
-    uvbufs[i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(bufs[i].base)), static_cast<unsigned>(bufs[i].len));
+  auto gather = [&] {
+    wsc_buf_t bufs[kMaxBufs];
+    size_t count = out.gather(bufs, kMaxBufs, &total);
+    for (size_t i = 0; i < count; ++i)
+      uvbufs[i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(bufs[i].base)),
+                              static_cast<unsigned>(bufs[i].len));
+    return count;
+  };
+  size_t n = gather();
   int rc = uv_try_write(&io.stream, uvbufs, static_cast<unsigned>(n));
   if (rc == UV_EAGAIN || rc == UV_ENOSYS) rc = 0;
   if (rc < 0) return on_io_error(rc);
@@ -253,9 +258,7 @@ void wsc_conn_s::flush() {
   }
   // The kernel's buffer is full: libuv writes the rest when the socket is writable. The pieces
   // stay in the queue, locked, until it reports.
-  n = out.gather(bufs, kMaxBufs, &total);
-  for (size_t i = 0; i < n; ++i)
-    uvbufs[i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(bufs[i].base)), static_cast<unsigned>(bufs[i].len));
+  n = gather();
   write_req.data = this;
   rc = uv_write(&write_req, &io.stream, uvbufs, static_cast<unsigned>(n), on_write_done);
   if (rc != 0) return on_io_error(rc);
@@ -296,13 +299,22 @@ void wsc_conn_s::after_progress() {
 int wsc_conn_s::admit_send() {
   if (max_buffered == 0 || buffered() <= max_buffered) return 0;
   // A consumer this slow would make the queue grow without end: apply the policy.
-  if (overflow_policy == WSC_OVERFLOW_CLOSE && !close_sent) {
-    tx.close(WSC_CLOSE_POLICY_VIOLATION, reinterpret_cast<const uint8_t *>("send queue is full"), 18);
-    close_sent = true;
-    state = WSC_CLOSING;
-    start_timer(close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
-  }
+  if (overflow_policy == WSC_OVERFLOW_CLOSE && !close_sent)
+    begin_close(WSC_CLOSE_POLICY_VIOLATION, reinterpret_cast<const uint8_t *>("send queue is full"), 18, false);
   return WSC_EQUEUEFULL;
+}
+
+int wsc_conn_s::begin_close(uint32_t code, const uint8_t *reason, size_t len, bool fin_after_flush) {
+  if (!close_sent) {
+    int rc = tx.close(code, reason, len);
+    if (rc != 0) return rc;
+    close_sent = true;
+  }
+  state = WSC_CLOSING;
+  if (fin_after_flush) shutdown_after_flush = true;
+  loop->mark_dirty(this);
+  start_timer(close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+  return 0;
 }
 
 void wsc_conn_s::emit(wsc_conn_event_t &ev) {
@@ -417,16 +429,8 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
       close_received = true;
       peer_code = pe.close_code;
       peer_reason.assign(reinterpret_cast<const char *>(pe.data), pe.len);
-      if (!close_sent) {
-        tx.close(pe.close_code == WSC_CLOSE_NO_STATUS ? 0 : pe.close_code, nullptr, 0);
-        close_sent = true;
-      }
-      state = WSC_CLOSING;
-      if (is_server) {
-        shutdown_after_flush = true;
-        loop->mark_dirty(this);
-      }
-      start_timer(close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+      // The server closes the TCP connection first (RFC 6455 §7.1.1); a client waits for it.
+      begin_close(pe.close_code == WSC_CLOSE_NO_STATUS ? 0 : pe.close_code, nullptr, 0, is_server);
       break;
     case WSC_PARSER_ERROR: {
       // RFC 6455 §7.1.7: fail the connection: send a close frame with the code, then close.
@@ -437,14 +441,7 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
       ev.len = 0;
       emit(ev);
       if (finishing) break;
-      if (!close_sent) {
-        tx.close(pe.close_code ? pe.close_code : uint32_t{WSC_CLOSE_INTERNAL_SERVER_ERROR}, nullptr, 0);
-        close_sent = true;
-      }
-      state = WSC_CLOSING;
-      shutdown_after_flush = true;
-      loop->mark_dirty(this);
-      start_timer(close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+      begin_close(pe.close_code ? pe.close_code : uint32_t{WSC_CLOSE_INTERNAL_SERVER_ERROR}, nullptr, 0, true);
       break;
     }
   }
@@ -772,13 +769,7 @@ int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t r
                                                   nullptr, nullptr});
     return 0;
   }
-  int rc = conn->tx.close(code, static_cast<const uint8_t *>(reason), reason_len);
-  if (rc != 0) return rc;
-  conn->close_sent = true;
-  conn->state = WSC_CLOSING;
-  conn->loop->mark_dirty(conn);
-  conn->start_timer(conn->close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
-  return 0;
+  return conn->begin_close(code, static_cast<const uint8_t *>(reason), reason_len, false);
 }
 
 void wsc_conn_terminate(wsc_conn_t *conn) {

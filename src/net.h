@@ -148,6 +148,9 @@ struct wsc_conn_s {
   void feed_frames(uint8_t *p, size_t n);
   void process_pending();    // parse what was read while paused
   int admit_send();          // flow control before a send: 0 or WSC_EQUEUEFULL
+  // Sends our close frame unless sent, enters CLOSING and starts the close timeout; with
+  // fin_after_flush the TCP side is shut once everything is written. 0 or tx.close's error.
+  int begin_close(uint32_t code, const uint8_t *reason, size_t len, bool fin_after_flush);
   uint64_t buffered() const { return queued - written; }
 
   // ---- the WebSocket ----
