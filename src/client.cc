@@ -487,13 +487,3 @@ bool client_reconnect(wsc_conn_s *c) {
   c->start_timer(delay, [](uv_timer_t *t) { begin_attempt(static_cast<wsc_conn_s *>(t->data)); });
   return true;
 }
-
-void client_send_offline(wsc_conn_s *c) {
-  std::deque<OfflineSend> queued;
-  queued.swap(c->offline);
-  c->offline_bytes = 0;
-  for (auto &m : queued) {
-    int rc = wsc_conn_send(c, m.opcode, m.data.data(), m.data.size(), m.flags, m.cb, m.user_data);
-    if (rc < 0 && m.cb) m.cb(c, rc, m.user_data);
-  }
-}

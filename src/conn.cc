@@ -387,7 +387,10 @@ void wsc_conn_s::open(const std::string &rest) {
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_OPEN;
   emit(ev);
-  if (client && !offline.empty() && state == WSC_OPEN && !finishing) client_send_offline(this);
+  if (client && !offline.empty() && state == WSC_OPEN && !finishing) {
+    offline_bytes = 0;
+    replay(offline);
+  }
   if (!rest.empty() && !finishing && state == WSC_OPEN) {
     std::string copy = rest;  // the receiver unmasks in place
     feed_frames(reinterpret_cast<uint8_t *>(&copy[0]), copy.size());
@@ -516,17 +519,35 @@ void wsc_conn_s::reset_for_reconnect() {
   open_handles = 1;
 }
 
+void wsc_conn_s::replay(std::deque<StoredSend> &queue) {
+  // Taken whole: a send that must wait again (a new compression) is stored anew, in order.
+  std::deque<StoredSend> batch;
+  batch.swap(queue);
+  for (auto &m : batch) {
+    if (finishing) {  // the connection ended on the way: what is left fails, as at the end
+      if (!m.is_close && m.cb) m.cb(this, WSC_ECLOSED, m.user_data);
+      continue;
+    }
+    int rc = m.is_close ? wsc_conn_close(this, m.code, m.data.data(), m.data.size())
+                        : wsc_conn_send(this, m.opcode, m.data.data(), m.data.size(), m.flags, m.cb, m.user_data);
+    if (rc < 0 && !m.is_close && m.cb) m.cb(this, rc, m.user_data);
+  }
+}
+
+void wsc_conn_s::fail_stored(std::deque<StoredSend> &queue, int err) {
+  std::deque<StoredSend> batch;
+  batch.swap(queue);
+  for (auto &m : batch)
+    if (m.cb) m.cb(this, err, m.user_data);
+}
+
 void wsc_conn_s::final_event() {
   if (hs && hs->resolving) return;  // the resolver's callback finishes the job
   complete_upto(UINT64_MAX, end_error ? end_error : WSC_ECLOSED);
-  for (auto &d : deferred)  // sends that waited behind a compression: they get their error too
-    if (d.cb) d.cb(this, WSC_ECLOSED, d.user_data);
-  deferred.clear();
+  fail_stored(deferred, WSC_ECLOSED);  // sends that waited behind a compression get their error too
   if (client && client_reconnect(this)) return;  // the same connection tries again
   state = WSC_CLOSED;
-  for (auto &m : offline)
-    if (m.cb) m.cb(this, WSC_ECLOSED, m.user_data);
-  offline.clear();
+  fail_stored(offline, WSC_ECLOSED);
   if (request != nullptr) server_request_gone(this);
   if (server) server->conn_gone(this);
   wsc_conn_event_t ev{};
@@ -593,16 +614,6 @@ struct CompressJob {
   int rc = 0;
 };
 
-void replay_deferred(wsc_conn_s *c) {
-  while (!c->deferred.empty() && !c->offloading && !c->finishing) {
-    wsc_conn_s::Deferred d = std::move(c->deferred.front());
-    c->deferred.pop_front();
-    int rc = d.is_close ? wsc_conn_close(c, d.code, d.data.data(), d.data.size())
-                        : wsc_conn_send(c, d.opcode, d.data.data(), d.data.size(), d.flags, d.cb, d.user_data);
-    if (rc < 0 && !d.is_close && d.cb) d.cb(c, rc, d.user_data);
-  }
-}
-
 void compress_done(uv_work_t *req, int status) {
   std::unique_ptr<CompressJob> job(static_cast<CompressJob *>(req->data));
   --job->loop->jobs;
@@ -622,7 +633,7 @@ void compress_done(uv_work_t *req, int status) {
     rc = wsc_conn_send_compressed(c, job->opcode, job->out.data(), job->out.size(), job->cb, job->user_data);
   }
   if (rc < 0 && job->cb) job->cb(c, rc, job->user_data);
-  replay_deferred(c);
+  c->replay(c->deferred);
 }
 
 }  // namespace
@@ -632,9 +643,7 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
   if (conn && conn->offloading && conn->state == WSC_OPEN && !conn->finishing) {
     // A large message ahead is being compressed: keep the order.
     if ((data == nullptr && len > 0) || (flags & ~(WSC_SEND_MORE | WSC_SEND_NO_COMPRESS))) return WSC_EINVAL;
-    conn->deferred.push_back(wsc_conn_s::Deferred{false, opcode, flags, 0,
-                                                  len ? std::string(static_cast<const char *>(data), len) : std::string(),
-                                                  cb, user_data});
+    conn->deferred.push_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data));
     return 0;
   }
   if (conn && conn->state == WSC_OPEN && !conn->finishing && !conn->tx.in_message() && !(flags & WSC_SEND_MORE) &&
@@ -673,8 +682,7 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
     // Not connected (yet, or again): the message waits for the next OPEN, within its bound.
     if ((data == nullptr && len > 0) || (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY)) return WSC_EINVAL;
     if (conn->offline_bytes + len > conn->client->offline_queue_bytes) return WSC_EQUEUEFULL;
-    conn->offline.push_back(OfflineSend{opcode, flags, len ? std::string(static_cast<const char *>(data), len) : std::string(),
-                                        cb, user_data});
+    conn->offline.push_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data));
     conn->offline_bytes += len;
     return 0;
   }
@@ -763,10 +771,7 @@ int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t r
   if (conn->offloading) {  // the close goes after the message being compressed
     int rc = conn->tx.check_close(code, static_cast<const uint8_t *>(reason), reason_len);
     if (rc != 0) return rc;
-    conn->deferred.push_back(wsc_conn_s::Deferred{true, 0, 0, code,
-                                                  reason_len ? std::string(static_cast<const char *>(reason), reason_len)
-                                                             : std::string(),
-                                                  nullptr, nullptr});
+    conn->deferred.push_back(StoredSend::make(true, 0, 0, code, reason, reason_len, nullptr, nullptr));
     return 0;
   }
   return conn->begin_close(code, static_cast<const uint8_t *>(reason), reason_len, false);

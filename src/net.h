@@ -86,12 +86,20 @@ struct ClientConfig {
   uint64_t offline_queue_bytes = 0;
 };
 
-// A message sent while the client (re)connects.
-struct OfflineSend {
-  uint32_t opcode, flags;
+// A send, or with is_close the close, kept for later: while a client (re)connects, or behind a
+// message that the thread pool is compressing.
+struct StoredSend {
+  bool is_close;
+  uint32_t opcode, flags, code;
   std::string data;
   wsc_send_cb cb;
   void *user_data;
+
+  static StoredSend make(bool is_close, uint32_t opcode, uint32_t flags, uint32_t code, const void *data, size_t len,
+                         wsc_send_cb cb, void *user_data) {
+    return StoredSend{is_close, opcode, flags, code,
+                      len ? std::string(static_cast<const char *>(data), len) : std::string(), cb, user_data};
+  }
 };
 
 // The opening handshake's state, dropped once the connection is open.
@@ -163,6 +171,9 @@ struct wsc_conn_s {
   void finish();  // close the handles; the final event follows
   void final_event();
   void reset_for_reconnect();  // a fresh connection state in the same object
+  // Carries out the stored sends (and close) in order, or fails their callbacks with an error.
+  void replay(std::deque<StoredSend> &queue);
+  void fail_stored(std::deque<StoredSend> &queue, int err);
   void emit(wsc_conn_event_t &ev);
 
   wsc_loop_s *loop;
@@ -206,14 +217,7 @@ struct wsc_conn_s {
   // A large message is compressed on libuv's thread pool, not on the loop; the sends and the
   // close that come after it wait, in order, until it is done.
   bool offloading = false;
-  struct Deferred {
-    bool is_close;
-    uint32_t opcode, flags, code;
-    std::string data;
-    wsc_send_cb cb;
-    void *user_data;
-  };
-  std::deque<Deferred> deferred;
+  std::deque<StoredSend> deferred;
   void pmd_start(const wsc::PmdAgreement &a, const std::string &response);
   wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
 
@@ -244,7 +248,7 @@ struct wsc_conn_s {
   std::unique_ptr<ClientConfig> client;  // clients only
   bool user_closed = false;              // close() or terminate() was called: no reconnection
   uint32_t attempt = 0;                  // reconnection attempts in a row
-  std::deque<OfflineSend> offline;
+  std::deque<StoredSend> offline;
   uint64_t offline_bytes = 0;
   wsc_request_s *request = nullptr;  // a server's upgrade request awaiting a deferred decision
   std::string protocol, extensions, url;
@@ -291,8 +295,6 @@ int wsc_conn_send_compressed(wsc_conn_s *conn, uint32_t opcode, const uint8_t *z
 bool conn_set_transport(wsc_conn_s *c, const wsc_transport_t *t);
 // Clients: reconnects a dropped connection when its policy says so (else false: it ends).
 bool client_reconnect(wsc_conn_s *c);
-// Clients: sends what was queued while (re)connecting.
-void client_send_offline(wsc_conn_s *c);
 // Client side: the response head (or refusal) arrived.
 void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest);
 
