@@ -80,6 +80,15 @@ int parse_url(const std::string &url, Url *u) {
 
 void connect_next(wsc_conn_s *c);
 
+// Connected: send the request and give the server handshake_timeout_ms to answer.
+void send_request(wsc_conn_s *c) {
+  c->start_timer(c->hs->handshake_timeout_ms, [](uv_timer_t *t) {
+    static_cast<wsc_conn_s *>(t->data)->fail(WSC_EHANDSHAKE_TIMEOUT, "Opening handshake has timed out");
+  });
+  wsc_buf_t b{reinterpret_cast<const uint8_t *>(c->hs->request.data()), c->hs->request.size()};
+  c->queue(&b, 1);
+}
+
 void on_connected(uv_connect_t *req, int status) {
   auto *c = static_cast<wsc_conn_s *>(req->data);
   if (status == UV_ECANCELED || c->finishing) return;
@@ -101,11 +110,7 @@ void on_connected(uv_connect_t *req, int status) {
     return;
   }
   if (!c->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
-  c->start_timer(c->hs->handshake_timeout_ms, [](uv_timer_t *t) {
-    static_cast<wsc_conn_s *>(t->data)->fail(WSC_EHANDSHAKE_TIMEOUT, "Opening handshake has timed out");
-  });
-  wsc_buf_t b{reinterpret_cast<const uint8_t *>(c->hs->request.data()), c->hs->request.size()};
-  c->queue(&b, 1);
+  send_request(c);
   if (!c->start_reading()) c->fail(WSC_EIO, "cannot read from the socket");
 }
 
@@ -177,14 +182,7 @@ void apply_url(Handshake &h, const Url &u) {
 // Resolves and connects the current hop (a Unix socket needs neither).
 void start_connect(wsc_conn_s *c) {
   Handshake &h = *c->hs;
-  if (c->transport) {  // the caller's transport is connected already: send the request
-    c->start_timer(h.handshake_timeout_ms, [](uv_timer_t *t) {
-      static_cast<wsc_conn_s *>(t->data)->fail(WSC_EHANDSHAKE_TIMEOUT, "Opening handshake has timed out");
-    });
-    wsc_buf_t b{reinterpret_cast<const uint8_t *>(h.request.data()), h.request.size()};
-    c->queue(&b, 1);
-    return;
-  }
+  if (c->transport) return send_request(c);  // the caller's transport is connected already
   if (!h.unix_path.empty()) {
     c->is_pipe = true;
     uv_pipe_init(c->loop->uv, &c->io.pipe, 0);

@@ -10,13 +10,6 @@
 #include "wsc/error.h"
 
 namespace wsc {
-namespace {
-
-// The message buffer is given back to the allocator once its message is delivered, so that an
-// idle connection holds no buffer; most messages never need one.
-constexpr size_t kKeepBuffer = 0;
-
-}  // namespace
 
 Receiver::Receiver(const ReceiverConfig &cfg, Sink sink, void *ctx) : cfg_(cfg), sink_(sink), ctx_(ctx) {
   errmsg_[0] = '\0';
@@ -232,14 +225,14 @@ int Receiver::deliver_buffered() {
     uint32_t flags = message_flags() | (fin_ ? WSC_FRAME_FIN : 0u) | (fragments_ > 1 ? WSC_FRAME_CONTINUATION : 0u);
     frame_done();
     emit(WSC_PARSER_FRAGMENT, op, flags, msg_.data(), msg_.size());
-    msg_.clear_and_trim(kKeepBuffer);
+    msg_.release();  // an idle connection holds no buffer
     return 0;
   }
   const bool fin = fin_;
   frame_done();
   if (fin) {
     emit(WSC_PARSER_MESSAGE, op, message_flags() | WSC_FRAME_FIN, msg_.data(), msg_.size());
-    msg_.clear_and_trim(kKeepBuffer);
+    msg_.release();  // an idle connection holds no buffer
   }
   return 0;
 }

@@ -256,6 +256,13 @@ void on_listen_closed(uv_handle_t *h) {
   s->maybe_final();
 }
 
+// A connection that could not start: tracked, so that its end is the server's, then closed.
+void drop_server_conn(wsc_server_s *srv, wsc_conn_s *c) {
+  c->server = srv;
+  srv->conns.insert(c);
+  c->finish();
+}
+
 // A server connection starts reading its request (or, adopted with one, handles it at once).
 void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request_t *adopted) {
   c->server = srv;
@@ -305,11 +312,7 @@ void on_connection(uv_stream_t *listener, int status) {
     uv_tcp_init(srv->loop->uv, &c->io.tcp);
   c->io.handle.data = c;
   c->io_init = true;
-  if (uv_accept(listener, &c->io.stream) != 0) {
-    c->server = srv;
-    srv->conns.insert(c);
-    return c->finish();
-  }
+  if (uv_accept(listener, &c->io.stream) != 0) return drop_server_conn(srv, c);
   if (!srv->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
   start_server_conn(srv, c, nullptr);
 }
@@ -667,9 +670,7 @@ int wsc_server_adopt(wsc_server_t *server, int fd, const wsc_adopt_request_t *re
   c->io_init = true;
   if (rc != 0) {
     close(fd);
-    c->server = server;
-    server->conns.insert(c);
-    c->finish();
+    drop_server_conn(server, c);
     return type == UV_TCP || type == UV_NAMED_PIPE ? wsc::from_uv(rc) : WSC_EINVAL;
   }
   if (!c->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
@@ -684,9 +685,7 @@ int wsc_server_adopt_transport(wsc_server_t *server, wsc_conn_t **out, const wsc
   auto *c = new (std::nothrow) wsc_conn_s(server->loop, true, server->conn_opts);
   if (c == nullptr) return WSC_ENOMEM;
   if (!conn_set_transport(c, transport)) {
-    c->server = server;
-    server->conns.insert(c);
-    c->finish();
+    drop_server_conn(server, c);
     return WSC_EINVAL;
   }
   *out = c;
