@@ -247,7 +247,7 @@ int main(int argc, char **argv) {
     std::vector<std::string> env;
   } servers[] = {
       {"wsc (C, wsc serve)", {root + "/wsc", "serve", "--port", "0", "--deflate=threshold=0"}, {}},
-      {"ws 8 (Node)", {"node", src + "/peers/ws_echo.js"}, {"PEER_DEFLATE=1", "NODE_PATH=" + node_path}},
+      {"ws 8 (Node)", {"node", src + "/servers/ws_echo.js"}, {"PEER_DEFLATE=1", "NODE_PATH=" + node_path}},
   };
   double wsc_rate = 0;
   for (auto &s : servers) {

@@ -9,6 +9,7 @@ packages=(
   googletest libgtest-dev libbenchmark-dev       # C++ tests and benchmarks
   python3 python3-pytest python3-websockets      # Python binding tests; python-websockets peer
   binutils                                       # nm, for the exported-symbols check
+  libwebsockets-dev libboost-dev                 # benchmark peers (bench/servers)
 )
 # Node and npm (the Node binding and the `ws` peer): Debian's, unless a Node is installed already.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
