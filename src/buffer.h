@@ -79,6 +79,58 @@ class ByteBuffer {
   size_t cap_ = 0;
 };
 
+// Large buffers kept for reuse by every connection of one loop (loop thread only): a stream of
+// big messages then costs no allocation per message and no fresh pages from the kernel, while
+// an idle connection still holds no buffer of its own.
+class BufferPool {
+ public:
+  static constexpr size_t kMinPooled = 16 * 1024;  // smaller buffers are cheap to allocate
+  static constexpr size_t kMaxBuffers = 8;
+  static constexpr size_t kMaxBytes = 16 * 1024 * 1024;
+
+  BufferPool() = default;
+  BufferPool(const BufferPool &) = delete;
+  BufferPool &operator=(const BufferPool &) = delete;
+
+  // Takes b's memory (b ends up empty, without memory): kept when it is worth keeping and fits.
+  void put(ByteBuffer &b) {
+    if (b.capacity() >= kMinPooled && count_ < kMaxBuffers && bytes_ + b.capacity() <= kMaxBytes) {
+      b.clear();
+      bytes_ += b.capacity();
+      bufs_[count_++].swap(b);
+    }
+    b.release();
+  }
+
+  // Gives an empty b without memory the smallest kept buffer of at least `need` bytes, or else
+  // the largest one (its owner grows it); false when nothing is kept.
+  bool take(ByteBuffer &b, size_t need) {
+    if (count_ == 0 || b.capacity() != 0) return false;
+    size_t best = count_;
+    for (size_t i = 0; i < count_; ++i) {
+      size_t cap = bufs_[i].capacity();
+      if (best == count_) {
+        best = i;
+        continue;
+      }
+      size_t cur = bufs_[best].capacity();
+      bool fits = cap >= need, cur_fits = cur >= need;
+      if ((fits && (!cur_fits || cap < cur)) || (!fits && !cur_fits && cap > cur)) best = i;
+    }
+    bytes_ -= bufs_[best].capacity();
+    b.swap(bufs_[best]);
+    bufs_[best].swap(bufs_[--count_]);
+    return true;
+  }
+
+  size_t bytes() const { return bytes_; }
+
+ private:
+  ByteBuffer bufs_[kMaxBuffers];
+  size_t count_ = 0;
+  size_t bytes_ = 0;
+};
+
 }  // namespace wsc
 
 #endif

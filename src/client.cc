@@ -86,7 +86,7 @@ void send_request(wsc_conn_s *c) {
     static_cast<wsc_conn_s *>(t->data)->fail(WSC_EHANDSHAKE_TIMEOUT, "Opening handshake has timed out");
   });
   wsc_buf_t b{reinterpret_cast<const uint8_t *>(c->hs->request.data()), c->hs->request.size()};
-  c->queue(&b, 1);
+  c->queue(&b, 1, nullptr);
 }
 
 void on_connected(uv_connect_t *req, int status) {

@@ -14,9 +14,12 @@
 namespace {
 
 constexpr size_t kMaxHeldBytes = 1024 * 1024;
+// Frames at least this large are written as they are sent (wsc_conn_s::queue), not copied.
+constexpr size_t kDirectWriteBytes = 16 * 1024;
 
-wsc::ReceiverConfig receiver_config(bool is_server, const wsc_conn_options_t &o) {
+wsc::ReceiverConfig receiver_config(wsc_loop_s *loop, bool is_server, const wsc_conn_options_t &o) {
   wsc::ReceiverConfig cfg;
+  cfg.pool = &loop->pool;
   cfg.role = is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT;
   cfg.assemble = (o.flags & WSC_CONN_NO_ASSEMBLE) == 0;
   cfg.validate_utf8 = (o.flags & WSC_CONN_SKIP_UTF8) == 0;
@@ -68,7 +71,9 @@ void on_write_done(uv_write_t *req, int status) {
   if (!c->finishing) c->flush();
 }
 
-void sender_write(void *ctx, const wsc_buf_t *bufs, uint32_t n) { static_cast<wsc_conn_s *>(ctx)->queue(bufs, n); }
+int sender_write(void *ctx, const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
+  return static_cast<wsc_conn_s *>(ctx)->queue(bufs, n, mask_key);
+}
 
 void receiver_sink(void *ctx, const wsc_parser_event_t &ev) { static_cast<wsc_conn_s *>(ctx)->on_frame_event(ev); }
 
@@ -90,9 +95,10 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
       tcp_keepalive_ms(o.tcp_keepalive_ms),
       opts(o),
       pmd_configured(o.deflate != nullptr || !server_side),
-      rx(receiver_config(server_side, o), receiver_sink, this),
+      rx(receiver_config(l, server_side, o), receiver_sink, this),
       tx(server_side ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (o.flags & WSC_CONN_FRAGMENT) != 0, o.fragment_threshold,
-         sender_write, this) {
+         sender_write, this),
+      out(&l->pool) {
   stats.size = sizeof stats;
   pmd_cfg = WSC_DEFLATE_OPTIONS_INIT;
   if (o.deflate && wsc::options_read(&pmd_cfg, o.deflate) != 0) pmd_configured = false;
@@ -191,15 +197,43 @@ void wsc_conn_s::on_io_error(int uv_err) {
   fail(wsc::from_uv(uv_err), std::string(wsc_strerror(wsc::from_uv(uv_err))) + " (" + uv_strerror(uv_err) + ")");
 }
 
-void wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i) {
-    if (!out.append(bufs[i].base, bufs[i].len)) {
-      end_error = WSC_ENOMEM;
-      return;
+int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
+  size_t total = 0, taken = 0;
+  for (uint32_t i = 0; i < n; ++i) total += bufs[i].len;
+  if (mask_key == nullptr && total >= kDirectWriteBytes && io_init && !writing && !finishing) {
+    // A large frame goes to the kernel now, behind what is queued, in one vectored write:
+    // the payload is copied only if the socket does not take it whole.
+    constexpr size_t kMaxBufs = 64;
+    uv_buf_t uvbufs[kMaxBufs];
+    wsc_buf_t pieces[kMaxBufs];
+    size_t before = 0;
+    size_t count = out.gather(pieces, kMaxBufs - n, &before);
+    if (before == out.bytes()) {
+      for (size_t i = 0; i < count; ++i) uvbufs[i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(pieces[i].base)), static_cast<unsigned>(pieces[i].len));
+      for (uint32_t i = 0; i < n; ++i) uvbufs[count + i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(bufs[i].base)), static_cast<unsigned>(bufs[i].len));
+      int rc = uv_try_write(&io.stream, uvbufs, static_cast<unsigned>(count + n));
+      if (rc > 0) {
+        size_t w = static_cast<size_t>(rc);
+        size_t from_queue = w < before ? w : before;
+        out.consume(from_queue);
+        written += w;
+        stats.bytes_out = written;
+        taken = w - from_queue;
+      }
     }
-    queued += bufs[i].len;
   }
-  loop->mark_dirty(this);
+  // What the kernel did not take is copied (and masked, for a client) into the queue.
+  for (uint32_t i = 0; i < n; ++i) {
+    size_t len = bufs[i].len, skip = taken < len ? taken : len;
+    taken -= skip;
+    if (!out.append_masked(bufs[i].base + skip, len - skip, i == 1 ? mask_key : nullptr)) {
+      end_error = WSC_ENOMEM;
+      return WSC_ENOMEM;
+    }
+  }
+  queued += total;
+  loop->mark_dirty(this);  // the flush reports what was written
+  return 0;
 }
 
 void wsc_conn_s::queue_shared(wsc::SharedFrame *f) {
@@ -219,6 +253,11 @@ void wsc_conn_s::wrote(size_t n) {
 void wsc_conn_s::flush() {
   if (!pending_in.empty() && !paused) process_pending();  // resumed: deliver what waited
   if (finishing || writing || !has_io()) return;
+  if (!completions.empty() && completions.front().end <= written) {  // written by queue()
+    complete_upto(written, 0);
+    after_progress();
+    if (finishing || writing) return;
+  }
   if (out.empty()) {
     after_flush();
     return;
@@ -510,7 +549,7 @@ void wsc_conn_s::reset_for_reconnect() {
   idle_notified = false;
   ping_sent_ns = 0;
   rx.~Receiver();
-  new (&rx) wsc::Receiver(receiver_config(is_server, opts), receiver_sink, this);
+  new (&rx) wsc::Receiver(receiver_config(loop, is_server, opts), receiver_sink, this);
   tx.~Sender();
   new (&tx) wsc::Sender(is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (opts.flags & WSC_CONN_FRAGMENT) != 0,
                         opts.fragment_threshold, sender_write, this);

@@ -27,7 +27,9 @@
 namespace wsc {
 int from_uv(int uv_err);
 void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out);
-constexpr size_t kReadBufferSize = 64 * 1024;
+// One read buffer per loop: large enough that a stream of big messages takes few reads, and
+// that most messages are parsed and delivered where they were read, without a copy.
+constexpr size_t kReadBufferSize = 256 * 1024;
 }  // namespace wsc
 
 // A TCP or Unix socket stream, seen as whichever libuv type a call needs.
@@ -52,6 +54,7 @@ struct wsc_loop_s {
   std::vector<uint64_t> dirty;  // connections with output to write, by id
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
   bool read_busy = false;
+  wsc::BufferPool pool;  // large message and send buffers, reused by every connection
   wsc::ByteBuffer deflate_out;  // compressed messages on their way to a sender
   // One compressor per setting for the connections without context takeover (uWebSockets'
   // SHARED_COMPRESSOR): it is reset after each message, so any connection may use it next.
@@ -146,7 +149,8 @@ struct wsc_conn_s {
   void on_data(uint8_t *p, size_t n);
   void on_eof();
   void on_io_error(int uv_err);
-  void queue(const wsc_buf_t *bufs, uint32_t n);
+  // Queues a frame (the sender's sink); a large one may be written at once. 0 or WSC_ENOMEM.
+  int queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key);
   void queue_shared(wsc::SharedFrame *f);
   void wrote(size_t n);  // the kernel took n more bytes
   void flush();

@@ -214,6 +214,8 @@ int Receiver::on_data(const uint8_t *chunk, size_t n, bool whole) {
                            ? static_cast<size_t>(cfg_.max_message)
                            : std::numeric_limits<size_t>::max();
   // Room for the rest of this frame at once: its length passed the limits in finish_header.
+  if (msg_.capacity() == 0 && cfg_.pool != nullptr && n + remaining_ >= BufferPool::kMinPooled)
+    cfg_.pool->take(msg_, n + static_cast<size_t>(remaining_));
   if (!msg_.reserve_extra(n + static_cast<size_t>(remaining_), bound)) return fail(WSC_ENOMEM, "out of memory");
   msg_.append_reserved(chunk, n);
   return frame_end ? deliver_buffered() : 0;
@@ -225,14 +227,14 @@ int Receiver::deliver_buffered() {
     uint32_t flags = message_flags() | (fin_ ? WSC_FRAME_FIN : 0u) | (fragments_ > 1 ? WSC_FRAME_CONTINUATION : 0u);
     frame_done();
     emit(WSC_PARSER_FRAGMENT, op, flags, msg_.data(), msg_.size());
-    msg_.release();  // an idle connection holds no buffer
+    release_message();
     return 0;
   }
   const bool fin = fin_;
   frame_done();
   if (fin) {
     emit(WSC_PARSER_MESSAGE, op, message_flags() | WSC_FRAME_FIN, msg_.data(), msg_.size());
-    msg_.release();  // an idle connection holds no buffer
+    release_message();
   }
   return 0;
 }
@@ -253,12 +255,19 @@ int Receiver::on_control(const uint8_t *data, size_t n) {
       if (cfg_.validate_utf8 && !utf8_valid(data, n)) return fail(WSC_ERR_INVALID_UTF8, "invalid UTF-8 sequence");
     }
     state_ = kClosed;
-    msg_.release();
+    release_message();
     emit(WSC_PARSER_CLOSE, op, WSC_FRAME_FIN, data, n, code);
     return 0;
   }
   emit(op == WSC_OP_PING ? WSC_PARSER_PING : WSC_PARSER_PONG, op, WSC_FRAME_FIN, data, n);
   return 0;
+}
+
+void Receiver::release_message() {
+  if (cfg_.pool != nullptr)
+    cfg_.pool->put(msg_);
+  else
+    msg_.release();
 }
 
 void Receiver::frame_done() {
@@ -288,7 +297,7 @@ int Receiver::fail(int err, const char *what, long value) {
     std::snprintf(errmsg_, sizeof errmsg_, "%s", what);
   if (filter_ != nullptr && in_message_ && msg_rsv1_) filter_->reset();
   in_message_ = false;
-  msg_.release();
+  release_message();
   wsc_parser_event_t ev{};
   ev.type = WSC_PARSER_ERROR;
   ev.error = err;

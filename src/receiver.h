@@ -37,6 +37,7 @@ struct ReceiverConfig {
   uint32_t max_fragments = WSC_DEFAULT_MAX_FRAGMENTS;    // 0: no limit
   uint64_t max_message = WSC_DEFAULT_MAX_MESSAGE_SIZE;   // 0: no limit
   uint64_t max_frame = 0;                                // 0: no limit
+  BufferPool *pool = nullptr;  // where message buffers come from and go back to, if set
 };
 
 class Receiver {
@@ -77,6 +78,7 @@ class Receiver {
   int deliver_buffered();
   int check_text(const uint8_t *p, size_t n, bool last);
   void frame_done();
+  void release_message();  // an idle receiver holds no buffer
   void emit(uint32_t type, uint32_t opcode, uint32_t flags, const uint8_t *data, size_t len,
             uint32_t close_code = 0);
   // Enters kFailed and reports err once; the message is `what`, followed by value if >= 0.

@@ -14,12 +14,6 @@
 #include "wsc/sender.h"
 
 namespace wsc {
-namespace {
-
-constexpr size_t kKeepScratch = 64 * 1024;
-constexpr size_t kNoBound = std::numeric_limits<size_t>::max();
-
-}  // namespace
 
 Sender::Sender(wsc_role_t role, bool fragment, uint64_t threshold, Write write, void *ctx)
     : write_(write), ctx_(ctx), threshold_(fragment ? threshold : 0), client_(role == WSC_ROLE_CLIENT) {}
@@ -31,35 +25,17 @@ int Sender::frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_
     int rc = random_mask_key(key);
     if (rc != 0) return rc;
   }
-  wsc_buf_t bufs[2];
-  uint32_t nbufs;
+  // RFC 6455 §5.3: a client masks the payload with a fresh key (the sink applies it).
   uint8_t hdr[WSC_FRAME_MAX_HEADER];
-  ByteBuffer nested;  // a write callback that sends again must not reuse the outer frame's memory
-  ByteBuffer &out = depth_ == 0 ? scratch_ : nested;
-  if (client_) {
-    // RFC 6455 §5.3: a client masks the payload with a fresh key; header and masked payload go
-    // out as one buffer.
-    const size_t hl = header_size(len, true);
-    out.clear();
-    if (len > kNoBound - hl || !out.reserve_extra(hl + len, kNoBound)) return WSC_ENOMEM;
-    write_header(out.tail(), flags, opcode, len, key);
-    if (len > 0) mask_bytes(out.tail() + hl, payload, len, key, 0);
-    out.commit(hl + len);
-    bufs[0].base = out.data();
-    bufs[0].len = out.size();
-    nbufs = 1;
-  } else {
-    bufs[0].base = hdr;
-    bufs[0].len = write_header(hdr, flags, opcode, len, nullptr);
-    bufs[1].base = payload;
-    bufs[1].len = len;
-    nbufs = len > 0 ? 2 : 1;
-  }
+  wsc_buf_t bufs[2];
+  bufs[0].base = hdr;
+  bufs[0].len = write_header(hdr, flags, opcode, len, client_ ? key : nullptr);
+  bufs[1].base = payload;
+  bufs[1].len = len;
   ++depth_;
-  write_(ctx_, bufs, nbufs);
+  int rc = write_(ctx_, bufs, len > 0 ? 2 : 1, client_ ? key : nullptr);
   --depth_;
-  if (depth_ == 0) scratch_.clear_and_trim(kKeepScratch);
-  return 0;
+  return rc;
 }
 
 int Sender::send(uint32_t opcode, const uint8_t *data, size_t len, uint32_t flags) {
@@ -134,12 +110,32 @@ int Sender::close(uint32_t code, const uint8_t *reason, size_t len) {
 // ---- the C API (wsc/sender.h) -----------------------------------------------------------------
 
 struct wsc_sender_s {
+  static constexpr size_t kKeepScratch = 64 * 1024;
+
   wsc_sender_s(wsc_role_t role, bool fragment, uint64_t threshold, wsc_sender_write_cb callback, void *data)
       : tx(role, fragment, threshold, &wsc_sender_s::write, this), cb(callback), user_data(data) {}
 
-  static void write(void *ctx, const wsc_buf_t *bufs, uint32_t nbufs) {
+  // The C API hands out the frame as one buffer, its payload masked for a client.
+  static int write(void *ctx, const wsc_buf_t *bufs, uint32_t nbufs, const uint8_t *mask_key) {
     auto *self = static_cast<wsc_sender_s *>(ctx);
-    self->cb(self, bufs, nbufs, self->user_data);
+    if (mask_key == nullptr) {
+      self->cb(self, bufs, nbufs, self->user_data);
+      return 0;
+    }
+    wsc::ByteBuffer nested;  // a callback that sends again must not reuse the outer frame's memory
+    wsc::ByteBuffer &out = self->tx.depth() == 1 ? self->scratch : nested;
+    size_t total = bufs[0].len + (nbufs > 1 ? bufs[1].len : 0);
+    out.clear();
+    if (!out.reserve_extra(total, total)) return WSC_ENOMEM;
+    out.append_reserved(bufs[0].base, bufs[0].len);
+    if (nbufs > 1) {
+      wsc::mask_bytes(out.tail(), bufs[1].base, bufs[1].len, mask_key, 0);
+      out.commit(bufs[1].len);
+    }
+    wsc_buf_t one = {out.data(), out.size()};
+    self->cb(self, &one, 1, self->user_data);
+    if (self->tx.depth() == 1) self->scratch.clear_and_trim(kKeepScratch);  // kept only if small
+    return 0;
   }
 
   // Ends an API call: frees the sender if its callback asked for that and no callback runs.
@@ -152,6 +148,7 @@ struct wsc_sender_s {
   wsc_sender_write_cb cb;
   void *user_data;
   bool free_pending = false;
+  wsc::ByteBuffer scratch;  // header and masked payload of a client's frame
 };
 
 int wsc_sender_options_init(wsc_sender_options_t *opts, size_t size) {

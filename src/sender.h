@@ -12,8 +12,11 @@ namespace wsc {
 
 class Sender {
  public:
-  // Receives one frame as buffers to write in order; borrowed for the duration of the call.
-  using Write = void (*)(void *ctx, const wsc_buf_t *bufs, uint32_t nbufs);
+  // Receives one frame as buffers to write in order, borrowed for the duration of the call: the
+  // header, then the payload if any. A client's frame comes with its mask key: the sink masks
+  // the payload (RFC 6455 §5.3) as it copies it, so that it is copied once; else key is null.
+  // Returns 0, or an error (WSC_ENOMEM) that the send reports.
+  using Write = int (*)(void *ctx, const wsc_buf_t *bufs, uint32_t nbufs, const uint8_t *mask_key);
 
   Sender(wsc_role_t role, bool fragment, uint64_t threshold, Write write, void *ctx);
 
@@ -29,6 +32,7 @@ class Sender {
   bool closed() const { return closed_; }
   // True while a write callback runs.
   bool busy() const { return depth_ > 0; }
+  unsigned depth() const { return depth_; }  // nested write callbacks running
   // Makes every later call fail with WSC_ECLOSED and stops a send that is splitting a message.
   void stop() { stopped_ = closed_ = true; }
 
@@ -45,7 +49,6 @@ class Sender {
   bool stopped_ = false;
   bool sending_ = false;  // send() is writing a message's frames
   unsigned depth_ = 0;
-  ByteBuffer scratch_;  // header and masked payload of a client's frame
 };
 
 }  // namespace wsc

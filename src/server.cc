@@ -45,7 +45,7 @@ std::string response_head(uint32_t status, const std::string &reason,
 
 void queue_text(wsc_conn_s *c, const std::string &s) {
   wsc_buf_t b{reinterpret_cast<const uint8_t *>(s.data()), s.size()};
-  c->queue(&b, 1);
+  c->queue(&b, 1, nullptr);
 }
 
 // Sends an HTTP error response and closes the connection once it is written.

@@ -7,10 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <new>
 
 #include "buffer.h"
+#include "mask.h"
 #include "wsc/common.h"
 
 namespace wsc {
@@ -37,20 +39,27 @@ struct SharedFrame {
 
 class WriteQueue {
  public:
-  WriteQueue() = default;
+  explicit WriteQueue(BufferPool *pool = nullptr) : pool_(pool) {}
   WriteQueue(const WriteQueue &) = delete;
   WriteQueue &operator=(const WriteQueue &) = delete;
   ~WriteQueue() { clear(); }
 
   // Appends a copy of n bytes. Returns false on out of memory.
-  bool append(const uint8_t *p, size_t n) {
+  bool append(const uint8_t *p, size_t n) { return append_masked(p, n, nullptr); }
+
+  // Appends a copy of n bytes masked with key (RFC 6455 §5.3), the first byte with key[0]; no
+  // key: a plain copy. Returns false on out of memory.
+  bool append_masked(const uint8_t *p, size_t n, const uint8_t *key) {
     if (n == 0) return true;
-    if (pieces_.size() <= locked_ || pieces_.back().shared != nullptr) {
-      pieces_.emplace_back();
-      if (spare_.capacity() > 0) pieces_.back().own.swap(spare_);
-    }
+    ByteBuffer &b = open_piece(n);
+    if (!b.reserve_extra(n, SIZE_MAX)) return false;
+    if (key != nullptr)
+      mask_bytes(b.tail(), p, n, key, 0);
+    else
+      std::memcpy(b.tail(), p, n);
+    b.commit(n);
     bytes_ += n;
-    return pieces_.back().own.append(p, n, SIZE_MAX);
+    return true;
   }
 
   // Appends a reference to a shared frame.
@@ -114,6 +123,25 @@ class WriteQueue {
     size_t size() const { return (shared ? shared->len : own.size()) - off; }
   };
 
+  // The piece the next n bytes go to: the last one, unless it is shared or being written. A
+  // large append that does not fit takes a pooled buffer rather than growing a fresh one.
+  ByteBuffer &open_piece(size_t n) {
+    if (pieces_.size() <= locked_ || pieces_.back().shared != nullptr) {
+      pieces_.emplace_back();
+      if (spare_.capacity() > 0) pieces_.back().own.swap(spare_);
+    }
+    ByteBuffer &b = pieces_.back().own;
+    if (n >= BufferPool::kMinPooled && pool_ != nullptr && b.room() < n) {
+      ByteBuffer big;
+      if (pool_->take(big, b.size() + n) && big.append(b.data(), b.size(), SIZE_MAX)) {
+        b.swap(big);
+        big.clear();
+        if (spare_.capacity() == 0 && big.capacity() <= kKeep) spare_.swap(big);
+      }
+    }
+    return b;
+  }
+
   void pop_front() {
     Piece &p = pieces_.front();
     if (p.shared) {
@@ -121,6 +149,8 @@ class WriteQueue {
     } else if (spare_.capacity() == 0 && p.own.capacity() <= kKeep) {
       p.own.clear();
       spare_.swap(p.own);  // reused by the next append: no allocation per message
+    } else if (pool_ != nullptr) {
+      pool_->put(p.own);
     }
     pieces_.pop_front();
   }
@@ -130,6 +160,7 @@ class WriteQueue {
   size_t bytes_ = 0;
   size_t locked_ = 0;
   ByteBuffer spare_;
+  BufferPool *pool_;
 };
 
 }  // namespace wsc
