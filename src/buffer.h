@@ -15,6 +15,7 @@ class ByteBuffer {
   ByteBuffer() = default;
   ByteBuffer(const ByteBuffer &) = delete;
   ByteBuffer &operator=(const ByteBuffer &) = delete;
+  ByteBuffer(ByteBuffer &&o) noexcept { swap(o); }
   ~ByteBuffer() { std::free(data_); }
 
   uint8_t *data() { return data_; }

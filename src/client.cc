@@ -82,8 +82,8 @@ void connect_next(wsc_conn_s *c);
 
 // Connected: send the request and give the server handshake_timeout_ms to answer.
 void send_request(wsc_conn_s *c) {
-  c->start_timer(c->hs->handshake_timeout_ms, [](uv_timer_t *t) {
-    static_cast<wsc_conn_s *>(t->data)->fail(WSC_EHANDSHAKE_TIMEOUT, "Opening handshake has timed out");
+  c->start_timer(c->hs->handshake_timeout_ms, [](wsc_conn_s *conn) {
+    conn->fail(WSC_EHANDSHAKE_TIMEOUT, "Opening handshake has timed out");
   });
   wsc_buf_t b{reinterpret_cast<const uint8_t *>(c->hs->request.data()), c->hs->request.size()};
   c->queue(&b, 1, nullptr);
@@ -295,8 +295,8 @@ void begin_attempt(wsc_conn_s *c) {
   apply_url(h, u);
   if (!build_request(c)) return c->fail(WSC_ERANDOM, "no random key");
   if (cfg.connect_timeout_ms)
-    c->start_timer(cfg.connect_timeout_ms, [](uv_timer_t *t) {
-      static_cast<wsc_conn_s *>(t->data)->fail(WSC_ETIMEDOUT, "connect timed out");
+    c->start_timer(cfg.connect_timeout_ms, [](wsc_conn_s *conn) {
+      conn->fail(WSC_ETIMEDOUT, "connect timed out");
     });
   start_connect(c);
 }
@@ -482,6 +482,6 @@ bool client_reconnect(wsc_conn_s *c) {
   c->emit(ev);
   if (c->user_closed) return false;  // closed from inside the event
   c->reset_for_reconnect();
-  c->start_timer(delay, [](uv_timer_t *t) { begin_attempt(static_cast<wsc_conn_s *>(t->data)); });
+  c->start_timer(delay, [](wsc_conn_s *conn) { begin_attempt(conn); });
   return true;
 }

@@ -52,6 +52,12 @@ void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (buf->base == reinterpret_cast<char *>(c->loop->read_buf.get())) c->loop->read_busy = false;
   if (nread > 0) {
     c->on_data(reinterpret_cast<uint8_t *>(buf->base), static_cast<size_t>(nread));
+    // What the callbacks sent in answer goes out now, while it is hot, rather than at the end
+    // of the loop pass: one connection's frames are buffered at a time, not every connection's.
+    if (c->dirty && !c->finishing) {
+      c->dirty = false;
+      c->flush();
+    }
   } else if (nread == UV_EOF) {
     c->on_eof();
   } else if (nread < 0) {
@@ -61,6 +67,7 @@ void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 void on_write_done(uv_write_t *req, int status) {
   auto *c = static_cast<wsc_conn_s *>(req->data);
+  delete req;
   c->writing = false;
   if (status == UV_ECANCELED || c->finishing) return;  // the connection is closing
   if (status < 0) {
@@ -104,13 +111,14 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
   if (o.deflate && wsc::options_read(&pmd_cfg, o.deflate) != 0) pmd_configured = false;
   if (pmd_cfg.flags & WSC_DEFLATE_DISABLE) pmd_configured = false;
   opts.deflate = nullptr;  // the caller's struct is not kept
-  uv_timer_init(loop->uv, &timer);
-  timer.data = this;
-  open_handles = 1;
+  open_handles = 1;  // the connection's own reference, dropped after finish()
   loop->conns[id] = this;
 }
 
-wsc_conn_s::~wsc_conn_s() { loop->conns.erase(id); }
+wsc_conn_s::~wsc_conn_s() {
+  loop->timer_cancel(this);
+  loop->conns.erase(id);
+}
 
 bool wsc_conn_s::start_reading() {
   io.handle.data = this;
@@ -298,9 +306,15 @@ void wsc_conn_s::flush() {
   // The kernel's buffer is full: libuv writes the rest when the socket is writable. The pieces
   // stay in the queue, locked, until it reports.
   n = gather();
-  write_req.data = this;
-  rc = uv_write(&write_req, &io.stream, uvbufs, static_cast<unsigned>(n), on_write_done);
-  if (rc != 0) return on_io_error(rc);
+  // The request exists only while a write waits: an idle connection holds none.
+  auto *req = new (std::nothrow) uv_write_t;
+  if (req == nullptr) return fail(WSC_ENOMEM, "out of memory");
+  req->data = this;
+  rc = uv_write(req, &io.stream, uvbufs, static_cast<unsigned>(n), on_write_done);
+  if (rc != 0) {
+    delete req;
+    return on_io_error(rc);
+  }
   out.lock(n);
   writing = true;
   writing_bytes = total;
@@ -315,8 +329,11 @@ void wsc_conn_s::after_flush() {
     if (transport->shutdown) transport->shutdown(this, transport->transport_data);
     return;
   }
-  shutdown_req.data = this;
-  if (uv_shutdown(&shutdown_req, &io.stream, [](uv_shutdown_t *, int) {}) != 0) finish();
+  auto *req = new (std::nothrow) uv_shutdown_t;
+  if (req == nullptr || uv_shutdown(req, &io.stream, [](uv_shutdown_t *r, int) { delete r; }) != 0) {
+    delete req;
+    finish();
+  }
 }
 
 void wsc_conn_s::complete_upto(uint64_t written_total, int status) {
@@ -352,7 +369,7 @@ int wsc_conn_s::begin_close(uint32_t code, const uint8_t *reason, size_t len, bo
   state = WSC_CLOSING;
   if (fin_after_flush) shutdown_after_flush = true;
   loop->mark_dirty(this);
-  start_timer(close_timeout_ms, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+  start_timer(close_timeout_ms, [](wsc_conn_s *c) { c->finish(); });
   return 0;
 }
 
@@ -411,7 +428,7 @@ void wsc_conn_s::liveness() {
     next = keepalive_ping_at ? keepalive_ping_at + keepalive_grace_ms : last_activity + keepalive_ms;
   if (idle_timeout_ms != 0 && !idle_notified) next = std::min(next, last_activity + idle_timeout_ms);
   if (next == UINT64_MAX) return;
-  start_timer(next > now ? next - now : 1, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->liveness(); });
+  start_timer(next > now ? next - now : 1, [](wsc_conn_s *c) { c->liveness(); });
 }
 
 void wsc_conn_s::open(const std::string &rest) {
@@ -489,13 +506,12 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
   }
 }
 
-void wsc_conn_s::start_timer(uint64_t ms, uv_timer_cb fn) {
+void wsc_conn_s::start_timer(uint64_t ms, void (*fn)(wsc_conn_s *)) {
   if (finishing) return;
-  uv_timer_stop(&timer);
-  if (ms > 0) uv_timer_start(&timer, fn, ms, 0);
+  loop->timer_set(this, ms, fn);
 }
 
-void wsc_conn_s::stop_timer() { uv_timer_stop(&timer); }
+void wsc_conn_s::stop_timer() { loop->timer_cancel(this); }
 
 void wsc_conn_s::fail(int err, const std::string &message) {
   if (finishing) return;
@@ -515,8 +531,8 @@ void wsc_conn_s::finish() {
   rx.pause();
   tx.stop();
   if (hs && hs->resolving) uv_cancel(reinterpret_cast<uv_req_t *>(&hs->gai));
-  uv_timer_stop(&timer);
-  uv_close(reinterpret_cast<uv_handle_t *>(&timer), on_handle_closed);
+  loop->timer_cancel(this);
+  loop->release_later(this);  // the final event comes on a later pass, after the handles close
   if (io_init) {
     ++open_handles;
     uv_close(&io.handle, on_handle_closed);
@@ -553,16 +569,15 @@ void wsc_conn_s::reset_for_reconnect() {
   tx.~Sender();
   new (&tx) wsc::Sender(is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (opts.flags & WSC_CONN_FRAGMENT) != 0,
                         opts.fragment_threshold, sender_write, this);
-  uv_timer_init(loop->uv, &timer);
-  timer.data = this;
   open_handles = 1;
 }
 
-void wsc_conn_s::replay(std::deque<StoredSend> &queue) {
+void wsc_conn_s::replay(wsc::Fifo<StoredSend> &queue) {
   // Taken whole: a send that must wait again (a new compression) is stored anew, in order.
-  std::deque<StoredSend> batch;
+  wsc::Fifo<StoredSend> batch;
   batch.swap(queue);
-  for (auto &m : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    StoredSend &m = batch[i];
     if (finishing) {  // the connection ended on the way: what is left fails, as at the end
       if (!m.is_close && m.cb) m.cb(this, WSC_ECLOSED, m.user_data);
       continue;
@@ -573,11 +588,13 @@ void wsc_conn_s::replay(std::deque<StoredSend> &queue) {
   }
 }
 
-void wsc_conn_s::fail_stored(std::deque<StoredSend> &queue, int err) {
-  std::deque<StoredSend> batch;
+void wsc_conn_s::fail_stored(wsc::Fifo<StoredSend> &queue, int err) {
+  wsc::Fifo<StoredSend> batch;
   batch.swap(queue);
-  for (auto &m : batch)
+  for (size_t i = 0; i < batch.size(); ++i) {
+    StoredSend &m = batch[i];
     if (m.cb) m.cb(this, err, m.user_data);
+  }
 }
 
 void wsc_conn_s::final_event() {
@@ -625,7 +642,7 @@ static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_
   if (rc != 0) return rc;
   if (conn->end_error == WSC_ENOMEM) return WSC_ENOMEM;
   if (message) ++conn->stats.messages_out;
-  conn->completions.push_back(Completion{conn->queued, cb, user_data});
+  if (cb != nullptr && !conn->completions.emplace_back(Completion{conn->queued, cb, user_data})) return WSC_ENOMEM;
   if (conn->high_water != 0 && conn->buffered() >= conn->high_water) {
     conn->backpressure = true;
     return WSC_SEND_BACKPRESSURE;
@@ -682,7 +699,7 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
   if (conn && conn->offloading && conn->state == WSC_OPEN && !conn->finishing) {
     // A large message ahead is being compressed: keep the order.
     if ((data == nullptr && len > 0) || (flags & ~(WSC_SEND_MORE | WSC_SEND_NO_COMPRESS))) return WSC_EINVAL;
-    conn->deferred.push_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data));
+    if (!conn->deferred.emplace_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data))) return WSC_ENOMEM;
     return 0;
   }
   if (conn && conn->state == WSC_OPEN && !conn->finishing && !conn->tx.in_message() && !(flags & WSC_SEND_MORE) &&
@@ -721,7 +738,7 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
     // Not connected (yet, or again): the message waits for the next OPEN, within its bound.
     if ((data == nullptr && len > 0) || (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY)) return WSC_EINVAL;
     if (conn->offline_bytes + len > conn->client->offline_queue_bytes) return WSC_EQUEUEFULL;
-    conn->offline.push_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data));
+    if (!conn->offline.emplace_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data))) return WSC_ENOMEM;
     conn->offline_bytes += len;
     return 0;
   }
@@ -810,7 +827,7 @@ int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t r
   if (conn->offloading) {  // the close goes after the message being compressed
     int rc = conn->tx.check_close(code, static_cast<const uint8_t *>(reason), reason_len);
     if (rc != 0) return rc;
-    conn->deferred.push_back(StoredSend::make(true, 0, 0, code, reason, reason_len, nullptr, nullptr));
+    if (!conn->deferred.emplace_back(StoredSend::make(true, 0, 0, code, reason, reason_len, nullptr, nullptr))) return WSC_ENOMEM;
     return 0;
   }
   return conn->begin_close(code, static_cast<const uint8_t *>(reason), reason_len, false);

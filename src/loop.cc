@@ -1,6 +1,7 @@
 // The wsc loop (wsc/loop.h): a libuv loop, owned or wrapped, with a thread-safe post queue and
 // one flush of every connection's queued frames per loop pass.
 #include <csignal>
+#include <utility>
 #include <new>
 
 #include "net.h"
@@ -67,18 +68,108 @@ wsc::Deflater *wsc_loop_s::shared_deflater(int level, int mem_level, int window_
 void wsc_loop_s::flush_dirty() {
   // Frames queued by completions that run during the flush are written in the same pass.
   std::vector<uint64_t> batch;
-  while (!dirty.empty()) {
+  while (!dirty.empty() || !releases.empty()) {
     batch.swap(dirty);
     for (uint64_t id : batch) {
       auto it = conns.find(id);
-      if (it == conns.end()) continue;
+      if (it == conns.end() || !it->second->dirty) continue;  // gone, or flushed after its read
       it->second->dirty = false;
       it->second->flush();
+    }
+    batch.clear();
+    batch.swap(releases);
+    for (uint64_t id : batch) {
+      auto it = conns.find(id);
+      if (it != conns.end() && --it->second->open_handles == 0) it->second->final_event();
     }
     batch.clear();
   }
   uv_check_stop(&check);
   uv_prepare_stop(&prepare);
+}
+
+void wsc_loop_s::release_later(wsc_conn_s *c) {
+  releases.push_back(c->id);
+  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&check))) {
+    uv_check_start(&check, [](uv_check_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
+    uv_prepare_start(&prepare, [](uv_prepare_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
+  }
+}
+
+// ---- the connections' timeouts: a binary min-heap on timer_due ------------------------------
+
+void wsc_loop_s::heap_swap(size_t a, size_t b) {
+  std::swap(timers[a], timers[b]);
+  timers[a]->timer_slot = static_cast<uint32_t>(a);
+  timers[b]->timer_slot = static_cast<uint32_t>(b);
+}
+
+void wsc_loop_s::heap_up(size_t i) {
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (timers[parent]->timer_due <= timers[i]->timer_due) break;
+    heap_swap(i, parent);
+    i = parent;
+  }
+}
+
+void wsc_loop_s::heap_down(size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < timers.size() && timers[l]->timer_due < timers[m]->timer_due) m = l;
+    if (r < timers.size() && timers[r]->timer_due < timers[m]->timer_due) m = r;
+    if (m == i) return;
+    heap_swap(i, m);
+    i = m;
+  }
+}
+
+void wsc_loop_s::timer_rearm() {
+  if (timers.empty()) {
+    uv_timer_stop(&timer);
+    return;
+  }
+  uint64_t now = uv_now(uv), due = timers[0]->timer_due;
+  uv_timer_start(&timer, [](uv_timer_t *t) { static_cast<wsc_loop_s *>(t->data)->timer_expired(); },
+                 due > now ? due - now : 0, 0);
+}
+
+void wsc_loop_s::timer_cancel(wsc_conn_s *c) {
+  if (c->timer_slot == UINT32_MAX) return;
+  size_t i = c->timer_slot;
+  c->timer_slot = UINT32_MAX;
+  bool was_first = i == 0;
+  if (i + 1 != timers.size()) {
+    timers[i] = timers.back();
+    timers[i]->timer_slot = static_cast<uint32_t>(i);
+    timers.pop_back();
+    heap_down(i);
+    heap_up(i);
+  } else {
+    timers.pop_back();
+  }
+  if (was_first) timer_rearm();
+}
+
+void wsc_loop_s::timer_set(wsc_conn_s *c, uint64_t ms, void (*fn)(wsc_conn_s *)) {
+  timer_cancel(c);
+  if (ms == 0) return;
+  c->timer_due = uv_now(uv) + ms;
+  c->timer_fn = fn;
+  c->timer_slot = static_cast<uint32_t>(timers.size());
+  timers.push_back(c);
+  heap_up(timers.size() - 1);
+  if (c->timer_slot == 0) timer_rearm();
+}
+
+void wsc_loop_s::timer_expired() {
+  uint64_t now = uv_now(uv);
+  while (!timers.empty() && timers[0]->timer_due <= now) {
+    wsc_conn_s *c = timers[0];
+    timer_cancel(c);
+    c->timer_fn(c);  // may set timers, or end connections
+  }
+  timer_rearm();
 }
 
 namespace {
@@ -124,8 +215,9 @@ int wsc_loop_new(wsc_loop_t **out, void *uv_loop) {
   }
   uv_prepare_init(loop->uv, &loop->prepare);
   uv_check_init(loop->uv, &loop->check);
-  loop->async.data = loop->prepare.data = loop->check.data = loop;
-  loop->open_handles = 3;
+  uv_timer_init(loop->uv, &loop->timer);
+  loop->async.data = loop->prepare.data = loop->check.data = loop->timer.data = loop;
+  loop->open_handles = 4;
   uv_unref(reinterpret_cast<uv_handle_t *>(&loop->async));  // posts alone do not keep a loop alive
   // libuv writes without MSG_NOSIGNAL: a vanished peer must not kill the process (wsc/loop.h).
   struct sigaction sa;
@@ -153,6 +245,7 @@ int wsc_loop_free(wsc_loop_t *loop) {
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->async), on_loop_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->prepare), on_loop_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->check), on_loop_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&loop->timer), on_loop_handle_closed);
   if (!loop->owned) return 0;  // freed by the last close callback, when its owner runs the loop
   uv_run(&loop->own, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop->own);

@@ -5,7 +5,6 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +14,7 @@
 
 #include "buffer.h"
 #include "deflate.h"
+#include "fifo.h"
 #include "http.h"
 #include "receiver.h"
 #include "sender.h"
@@ -45,13 +45,18 @@ struct wsc_loop_s {
   uv_loop_t own;
   bool owned = false;
   bool freeing = false;
-  int open_handles = 0;  // async, prepare, check
+  int open_handles = 0;  // async, prepare, check, timer
   uv_async_t async;
   uv_prepare_t prepare;
   uv_check_t check;
   std::mutex mu;
   std::vector<std::pair<wsc_loop_post_cb, void *>> posts;
   std::vector<uint64_t> dirty;  // connections with output to write, by id
+  std::vector<uint64_t> releases;  // finished connections whose last reference goes next pass
+  // Every connection's timeout on one libuv timer: a min-heap of deadlines (an idle connection
+  // carries no timer handle of its own).
+  uv_timer_t timer;
+  std::vector<wsc_conn_s *> timers;
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
   bool read_busy = false;
   wsc::BufferPool pool;  // large message and send buffers, reused by every connection
@@ -67,6 +72,16 @@ struct wsc_loop_s {
 
   void mark_dirty(wsc_conn_s *c);
   void flush_dirty();
+  void release_later(wsc_conn_s *c);  // drops the connection's own reference on the next pass
+  void timer_set(wsc_conn_s *c, uint64_t ms, void (*fn)(wsc_conn_s *));  // ms 0: cancel
+  void timer_cancel(wsc_conn_s *c);
+  void timer_expired();
+
+ private:
+  void heap_swap(size_t a, size_t b);
+  void heap_up(size_t i);
+  void heap_down(size_t i);
+  void timer_rearm();
 };
 
 struct Completion {
@@ -168,7 +183,7 @@ struct wsc_conn_s {
   // ---- the WebSocket ----
   void open(const std::string &rest);  // the handshake succeeded; rest: bytes after it
   void on_frame_event(const wsc_parser_event_t &ev);
-  void start_timer(uint64_t ms, uv_timer_cb cb);
+  void start_timer(uint64_t ms, void (*fn)(wsc_conn_s *));
   void liveness();  // the keepalive / idle timer: act on what is due, re-arm for the next
   void stop_timer();
   void fail(int err, const std::string &message);  // error event, then terminate
@@ -176,8 +191,8 @@ struct wsc_conn_s {
   void final_event();
   void reset_for_reconnect();  // a fresh connection state in the same object
   // Carries out the stored sends (and close) in order, or fails their callbacks with an error.
-  void replay(std::deque<StoredSend> &queue);
-  void fail_stored(std::deque<StoredSend> &queue, int err);
+  void replay(wsc::Fifo<StoredSend> &queue);
+  void fail_stored(wsc::Fifo<StoredSend> &queue, int err);
   void emit(wsc_conn_event_t &ev);
 
   wsc_loop_s *loop;
@@ -191,8 +206,11 @@ struct wsc_conn_s {
   std::unique_ptr<wsc_transport_t> transport;  // a transport the caller owns, instead of io
   bool transport_closed = false;
   bool has_io() const { return io_init || transport != nullptr; }
-  uv_timer_t timer;
-  int open_handles = 0;
+  // The connection's timeout, in the loop's heap (wsc_loop_s::timer_set).
+  uint64_t timer_due = 0;
+  uint32_t timer_slot = UINT32_MAX;  // index in the heap, or none
+  void (*timer_fn)(wsc_conn_s *) = nullptr;
+  int open_handles = 0;  // libuv handles being closed, plus 1 for the connection itself until finish()
   uint32_t state = WSC_CONNECTING;
   wsc_conn_cb cb = nullptr;
   void *user_data = nullptr;
@@ -221,7 +239,7 @@ struct wsc_conn_s {
   // A large message is compressed on libuv's thread pool, not on the loop; the sends and the
   // close that come after it wait, in order, until it is done.
   bool offloading = false;
-  std::deque<StoredSend> deferred;
+  wsc::Fifo<StoredSend> deferred;
   void pmd_start(const wsc::PmdAgreement &a, const std::string &response);
   wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
 
@@ -231,9 +249,8 @@ struct wsc_conn_s {
   wsc::WriteQueue out;
   uint64_t queued = 0;   // bytes ever queued
   uint64_t written = 0;  // bytes ever handed to the kernel
-  std::deque<Completion> completions;
-  uv_write_t write_req;
-  bool writing = false;  // write_req is in flight
+  wsc::Fifo<Completion> completions;  // of the sends that have a callback
+  bool writing = false;  // a uv_write is in flight
   size_t writing_bytes = 0;
   bool dirty = false;
 
@@ -252,12 +269,11 @@ struct wsc_conn_s {
   std::unique_ptr<ClientConfig> client;  // clients only
   bool user_closed = false;              // close() or terminate() was called: no reconnection
   uint32_t attempt = 0;                  // reconnection attempts in a row
-  std::deque<StoredSend> offline;
+  wsc::Fifo<StoredSend> offline;
   uint64_t offline_bytes = 0;
   wsc_request_s *request = nullptr;  // a server's upgrade request awaiting a deferred decision
   std::string protocol, extensions, url;
   wsc_conn_stats_t stats{};
-  uv_shutdown_t shutdown_req;
 };
 
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <new>
 
 #include "framing.h"
 #include "mask.h"
@@ -11,9 +12,7 @@
 
 namespace wsc {
 
-Receiver::Receiver(const ReceiverConfig &cfg, Sink sink, void *ctx) : cfg_(cfg), sink_(sink), ctx_(ctx) {
-  errmsg_[0] = '\0';
-}
+Receiver::Receiver(const ReceiverConfig &cfg, Sink sink, void *ctx) : cfg_(cfg), sink_(sink), ctx_(ctx) {}
 
 size_t Receiver::buffered() const {
   size_t n = hdr_len_ + msg_.size();
@@ -169,9 +168,18 @@ int Receiver::finish_header(const uint8_t *ext) {
 int Receiver::on_payload(uint8_t *chunk, size_t n, bool whole) {
   if (!opcode_is_control(opcode_)) return on_data(chunk, n, whole);
   if (whole) return on_control(chunk, n);
-  std::memcpy(ctrl_ + ctrl_len_, chunk, n);  // ctrl_len_ + n <= frame_len_ <= 125
+  if (!ctrl_) {
+    ctrl_.reset(new (std::nothrow) uint8_t[WSC_CONTROL_MAX_PAYLOAD]);
+    if (!ctrl_) return fail(WSC_ENOMEM, "out of memory");
+  }
+  std::memcpy(ctrl_.get() + ctrl_len_, chunk, n);  // ctrl_len_ + n <= frame_len_ <= 125
   ctrl_len_ = static_cast<uint8_t>(ctrl_len_ + n);
-  return remaining_ == 0 ? on_control(ctrl_, ctrl_len_) : 0;
+  if (remaining_ > 0) return 0;
+  // Delivered from a copy on the stack: the buffer is given back first.
+  uint8_t body[WSC_CONTROL_MAX_PAYLOAD];
+  std::memcpy(body, ctrl_.get(), ctrl_len_);
+  ctrl_.reset();
+  return on_control(body, ctrl_len_);
 }
 
 int Receiver::check_text(const uint8_t *p, size_t n, bool last) {
@@ -291,10 +299,11 @@ void Receiver::emit(uint32_t type, uint32_t opcode, uint32_t flags, const uint8_
 int Receiver::fail(int err, const char *what, long value) {
   state_ = kFailed;
   error_ = err;
-  if (value >= 0)
-    std::snprintf(errmsg_, sizeof errmsg_, "%s %ld", what, value);
-  else
-    std::snprintf(errmsg_, sizeof errmsg_, "%s", what);
+  if (!errmsg_) errmsg_.reset(new (std::nothrow) char[kErrMsgSize]);
+  if (errmsg_ && value >= 0)
+    std::snprintf(errmsg_.get(), kErrMsgSize, "%s %ld", what, value);
+  else if (errmsg_)
+    std::snprintf(errmsg_.get(), kErrMsgSize, "%s", what);
   if (filter_ != nullptr && in_message_ && msg_rsv1_) filter_->reset();
   in_message_ = false;
   release_message();
@@ -302,7 +311,7 @@ int Receiver::fail(int err, const char *what, long value) {
   ev.type = WSC_PARSER_ERROR;
   ev.error = err;
   ev.close_code = wsc_err_close_code(err);
-  ev.message = errmsg_;
+  ev.message = errmsg_ ? errmsg_.get() : what;
   sink_(ctx_, ev);
   return err;
 }

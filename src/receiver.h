@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "buffer.h"
 #include "utf8.h"
@@ -117,12 +118,13 @@ class Receiver {
   Utf8Validator utf8_;
   ByteBuffer msg_;
 
-  // A control frame that arrives in pieces (never more than 125 bytes).
+  // A control frame that arrives in pieces (never more than 125 bytes), held only meanwhile.
   uint8_t ctrl_len_ = 0;
-  uint8_t ctrl_[WSC_CONTROL_MAX_PAYLOAD];
+  std::unique_ptr<uint8_t[]> ctrl_;
 
   int error_ = 0;
-  char errmsg_[80];
+  std::unique_ptr<char[]> errmsg_;  // set on failure
+  static constexpr size_t kErrMsgSize = 80;
 };
 
 }  // namespace wsc

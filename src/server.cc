@@ -61,7 +61,7 @@ void respond_and_close(wsc_conn_s *c, uint32_t status, const std::string &reason
   c->state = WSC_CLOSING;
   c->shutdown_after_flush = true;
   // Wait briefly for the client to close after reading the answer, then close regardless.
-  c->start_timer(2000, [](uv_timer_t *t) { static_cast<wsc_conn_s *>(t->data)->finish(); });
+  c->start_timer(2000, [](wsc_conn_s *conn) { conn->finish(); });
 }
 
 void client_error(wsc_conn_s *c, wsc_request_s *req, uint32_t status, const std::string &message,
@@ -285,8 +285,7 @@ void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request
     return server_handle_request(c, wsc::HttpParser::kDone, head);
   }
   uint32_t timeout = srv->opts.handshake_timeout_ms ? srv->opts.handshake_timeout_ms : 10000;
-  c->start_timer(timeout, [](uv_timer_t *t) {
-    auto *conn = static_cast<wsc_conn_s *>(t->data);
+  c->start_timer(timeout, [](wsc_conn_s *conn) {
     respond_and_close(conn, 408, "", {}, "Request Timeout");
   });
 }

@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <new>
 
 #include "buffer.h"
+#include "fifo.h"
 #include "mask.h"
 #include "wsc/common.h"
 
@@ -51,7 +51,9 @@ class WriteQueue {
   // key: a plain copy. Returns false on out of memory.
   bool append_masked(const uint8_t *p, size_t n, const uint8_t *key) {
     if (n == 0) return true;
-    ByteBuffer &b = open_piece(n);
+    ByteBuffer *piece = open_piece(n);
+    if (piece == nullptr) return false;
+    ByteBuffer &b = *piece;
     if (!b.reserve_extra(n, SIZE_MAX)) return false;
     if (key != nullptr)
       mask_bytes(b.tail(), p, n, key, 0);
@@ -64,7 +66,7 @@ class WriteQueue {
 
   // Appends a reference to a shared frame.
   bool append_shared(SharedFrame *f) {
-    pieces_.emplace_back();
+    if (!pieces_.emplace_back()) return false;
     f->ref();
     pieces_.back().shared = f;
     bytes_ += f->len;
@@ -74,7 +76,8 @@ class WriteQueue {
   // Fills up to max buffers with the queue's first pieces; returns how many.
   size_t gather(wsc_buf_t *bufs, size_t max, size_t *total) const {
     size_t n = 0, sum = 0;
-    for (const Piece &p : pieces_) {
+    for (size_t i = 0; i < pieces_.size(); ++i) {
+      const Piece &p = pieces_[i];
       if (n == max) break;
       bufs[n].base = p.data();
       bufs[n].len = p.size();
@@ -111,7 +114,6 @@ class WriteQueue {
     while (!pieces_.empty()) pop_front();
     bytes_ = 0;
     locked_ = 0;
-    spare_.release();
   }
 
  private:
@@ -125,41 +127,36 @@ class WriteQueue {
 
   // The piece the next n bytes go to: the last one, unless it is shared or being written. A
   // large append that does not fit takes a pooled buffer rather than growing a fresh one.
-  ByteBuffer &open_piece(size_t n) {
+  ByteBuffer *open_piece(size_t n) {
     if (pieces_.size() <= locked_ || pieces_.back().shared != nullptr) {
-      pieces_.emplace_back();
-      if (spare_.capacity() > 0) pieces_.back().own.swap(spare_);
+      if (!pieces_.emplace_back()) return nullptr;
+      // A fresh piece starts large enough for a batch of small frames, so that it rarely grows.
+      if (n < kFirstPiece && !pieces_.back().own.reserve_extra(kFirstPiece, kFirstPiece)) return nullptr;
     }
     ByteBuffer &b = pieces_.back().own;
     if (n >= BufferPool::kMinPooled && pool_ != nullptr && b.room() < n) {
       ByteBuffer big;
       if (pool_->take(big, b.size() + n) && big.append(b.data(), b.size(), SIZE_MAX)) {
         b.swap(big);
-        big.clear();
-        if (spare_.capacity() == 0 && big.capacity() <= kKeep) spare_.swap(big);
       }
     }
-    return b;
+    return &b;
   }
 
   void pop_front() {
     Piece &p = pieces_.front();
     if (p.shared) {
       p.shared->unref();
-    } else if (spare_.capacity() == 0 && p.own.capacity() <= kKeep) {
-      p.own.clear();
-      spare_.swap(p.own);  // reused by the next append: no allocation per message
     } else if (pool_ != nullptr) {
       pool_->put(p.own);
     }
     pieces_.pop_front();
   }
 
-  static constexpr size_t kKeep = 4096;
-  std::deque<Piece> pieces_;
+  static constexpr size_t kFirstPiece = 4096;
+  Fifo<Piece> pieces_;
   size_t bytes_ = 0;
   size_t locked_ = 0;
-  ByteBuffer spare_;
   BufferPool *pool_;
 };
 
