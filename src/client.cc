@@ -417,6 +417,8 @@ static int connect_common(wsc_conn_t **out, wsc_loop_t *loop, const char *url, c
     return WSC_ENOMEM;
   }
   ClientConfig &cfg = *c->client;
+  cfg.conn_opts = co;
+  cfg.conn_opts.deflate = nullptr;  // the caller's struct is not kept (the connection copied it)
   cfg.url = url;
   cfg.protocols = std::move(protocols);
   cfg.headers = std::move(headers);

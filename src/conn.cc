@@ -100,7 +100,6 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
       keepalive_grace_ms(o.keepalive_grace_ms ? o.keepalive_grace_ms : 10000),
       idle_timeout_ms(o.idle_timeout_ms),
       tcp_keepalive_ms(o.tcp_keepalive_ms),
-      opts(o),
       pmd_configured(o.deflate != nullptr || !server_side),
       rx(receiver_config(l, server_side, o), receiver_sink, this),
       tx(server_side ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (o.flags & WSC_CONN_FRAGMENT) != 0, o.fragment_threshold,
@@ -110,7 +109,6 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
   pmd_cfg = WSC_DEFLATE_OPTIONS_INIT;
   if (o.deflate && wsc::options_read(&pmd_cfg, o.deflate) != 0) pmd_configured = false;
   if (pmd_cfg.flags & WSC_DEFLATE_DISABLE) pmd_configured = false;
-  opts.deflate = nullptr;  // the caller's struct is not kept
   open_handles = 1;  // the connection's own reference, dropped after finish()
   loop->conns[id] = this;
 }
@@ -565,6 +563,7 @@ void wsc_conn_s::reset_for_reconnect() {
   idle_notified = false;
   ping_sent_ns = 0;
   rx.~Receiver();
+  const wsc_conn_options_t &opts = client->conn_opts;  // only clients reconnect
   new (&rx) wsc::Receiver(receiver_config(loop, is_server, opts), receiver_sink, this);
   tx.~Sender();
   new (&tx) wsc::Sender(is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (opts.flags & WSC_CONN_FRAGMENT) != 0,

@@ -93,6 +93,7 @@ struct Completion {
 
 // What a client connection needs to connect again: after a redirect, or to reconnect.
 struct ClientConfig {
+  wsc_conn_options_t conn_opts;  // to rebuild the protocol state on reconnection
   std::string url;
   std::vector<std::string> protocols;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -228,7 +229,6 @@ struct wsc_conn_s {
   bool idle_notified = false;
   uint64_t ping_sent_ns = 0;     // uv_hrtime() of the last ping sent, until its pong
   int64_t rtt_us = -1;
-  wsc_conn_options_t opts;  // to rebuild the protocol state on reconnection
   // permessage-deflate: the configuration, then what was negotiated.
   bool pmd_configured = false;
   wsc_deflate_options_t pmd_cfg;

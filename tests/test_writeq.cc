@@ -72,3 +72,24 @@ TEST(WriteQueue, SharedFramesOutliveNoQueue) {
     EXPECT_EQ(f->refs, 2u);
   }  // both queues cleared: freed (LeakSanitizer checks)
 }
+
+// With a pool: small frames then a large one in the same piece, round after round; the bytes
+// the queue reports are exactly those it hands out (a reused buffer must come back empty).
+TEST(WriteQueue, PooledPiecesKeepExactAccounting) {
+  wsc::BufferPool pool;
+  wsc::WriteQueue q(&pool);
+  std::string big(70000, 'b');
+  const uint8_t key[4] = {1, 2, 3, 4};
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>("hdr"), 3));
+    ASSERT_TRUE(q.append_masked(reinterpret_cast<const uint8_t *>(big.data()), big.size(), key));
+    EXPECT_EQ(q.bytes(), 3 + big.size()) << round;
+    std::string out = drain(q, 65536);
+    ASSERT_EQ(out.size(), 3 + big.size()) << round;
+    EXPECT_EQ(out.substr(0, 3), "hdr");
+    for (size_t i = 0; i < big.size(); ++i)
+      ASSERT_EQ(static_cast<uint8_t>(out[3 + i]), static_cast<uint8_t>('b' ^ key[i % 4])) << i;
+    EXPECT_TRUE(q.empty());
+  }
+  EXPECT_GT(pool.bytes(), 0u) << "the large buffer went back to the pool";
+}
