@@ -27,9 +27,9 @@
 namespace wsc {
 int from_uv(int uv_err);
 void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out);
-// One read buffer per loop: large enough that a stream of big messages takes few reads, and
-// that most messages are parsed and delivered where they were read, without a copy.
-constexpr size_t kReadBufferSize = 256 * 1024;
+// One read buffer per loop (512 KiB, as uWebSockets): large enough that a stream of big messages
+// takes few reads, and that most messages are parsed and delivered where they were read.
+constexpr size_t kReadBufferSize = 512 * 1024;
 }  // namespace wsc
 
 // A TCP or Unix socket stream, seen as whichever libuv type a call needs.
