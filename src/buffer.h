@@ -107,16 +107,11 @@ class BufferPool {
   // the largest one (its owner grows it); false when nothing is kept.
   bool take(ByteBuffer &b, size_t need) {
     if (count_ == 0 || b.capacity() != 0) return false;
-    size_t best = count_;
-    for (size_t i = 0; i < count_; ++i) {
-      size_t cap = bufs_[i].capacity();
-      if (best == count_) {
-        best = i;
-        continue;
-      }
-      size_t cur = bufs_[best].capacity();
-      bool fits = cap >= need, cur_fits = cur >= need;
-      if ((fits && (!cur_fits || cap < cur)) || (!fits && !cur_fits && cap > cur)) best = i;
+    size_t best = 0;
+    for (size_t i = 1; i < count_; ++i) {
+      size_t cap = bufs_[i].capacity(), cur = bufs_[best].capacity();
+      bool better = cur >= need ? cap >= need && cap < cur : cap > cur;
+      if (better) best = i;
     }
     bytes_ -= bufs_[best].capacity();
     b.swap(bufs_[best]);

@@ -54,10 +54,7 @@ void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     c->on_data(reinterpret_cast<uint8_t *>(buf->base), static_cast<size_t>(nread));
     // What the callbacks sent in answer goes out now, while it is hot, rather than at the end
     // of the loop pass: one connection's frames are buffered at a time, not every connection's.
-    if (c->dirty && !c->finishing) {
-      c->dirty = false;
-      c->flush();
-    }
+    c->flush_if_dirty();
   } else if (nread == UV_EOF) {
     c->on_eof();
   } else if (nread < 0) {
@@ -76,6 +73,18 @@ void on_write_done(uv_write_t *req, int status) {
   }
   c->wrote(c->writing_bytes);
   if (!c->finishing) c->flush();
+}
+
+uv_buf_t as_uv(const wsc_buf_t &b) {
+  return uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(b.base)), static_cast<unsigned>(b.len));
+}
+
+// The write queue's first pieces (at most max) as libuv buffers; total: their bytes.
+size_t gather_uv(const wsc::WriteQueue &q, uv_buf_t *uvbufs, size_t max, size_t *total) {
+  wsc_buf_t bufs[64];
+  size_t count = q.gather(bufs, max < 64 ? max : 64, total);
+  for (size_t i = 0; i < count; ++i) uvbufs[i] = as_uv(bufs[i]);
+  return count;
 }
 
 int sender_write(void *ctx, const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
@@ -211,12 +220,10 @@ int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key
     // the payload is copied only if the socket does not take it whole.
     constexpr size_t kMaxBufs = 64;
     uv_buf_t uvbufs[kMaxBufs];
-    wsc_buf_t pieces[kMaxBufs];
     size_t before = 0;
-    size_t count = out.gather(pieces, kMaxBufs - n, &before);
-    if (before == out.bytes()) {
-      for (size_t i = 0; i < count; ++i) uvbufs[i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(pieces[i].base)), static_cast<unsigned>(pieces[i].len));
-      for (uint32_t i = 0; i < n; ++i) uvbufs[count + i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(bufs[i].base)), static_cast<unsigned>(bufs[i].len));
+    size_t count = gather_uv(out, uvbufs, kMaxBufs - n, &before);
+    if (before == out.bytes()) {  // the whole queue fits in the write
+      for (uint32_t i = 0; i < n; ++i) uvbufs[count + i] = as_uv(bufs[i]);
       int rc = uv_try_write(&io.stream, uvbufs, static_cast<unsigned>(count + n));
       if (rc > 0) {
         size_t w = static_cast<size_t>(rc);
@@ -284,15 +291,7 @@ void wsc_conn_s::flush() {
   constexpr size_t kMaxBufs = 64;
   uv_buf_t uvbufs[kMaxBufs];
   size_t total = 0;
-  auto gather = [&] {
-    wsc_buf_t bufs[kMaxBufs];
-    size_t count = out.gather(bufs, kMaxBufs, &total);
-    for (size_t i = 0; i < count; ++i)
-      uvbufs[i] = uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(bufs[i].base)),
-                              static_cast<unsigned>(bufs[i].len));
-    return count;
-  };
-  size_t n = gather();
+  size_t n = gather_uv(out, uvbufs, kMaxBufs, &total);
   int rc = uv_try_write(&io.stream, uvbufs, static_cast<unsigned>(n));
   if (rc == UV_EAGAIN || rc == UV_ENOSYS) rc = 0;
   if (rc < 0) return on_io_error(rc);
@@ -303,7 +302,7 @@ void wsc_conn_s::flush() {
   }
   // The kernel's buffer is full: libuv writes the rest when the socket is writable. The pieces
   // stay in the queue, locked, until it reports.
-  n = gather();
+  n = gather_uv(out, uvbufs, kMaxBufs, &total);
   // The request exists only while a write waits: an idle connection holds none.
   auto *req = new (std::nothrow) uv_write_t;
   if (req == nullptr) return fail(WSC_ENOMEM, "out of memory");
@@ -316,6 +315,12 @@ void wsc_conn_s::flush() {
   out.lock(n);
   writing = true;
   writing_bytes = total;
+}
+
+void wsc_conn_s::flush_if_dirty() {
+  if (!dirty) return;
+  dirty = false;
+  flush();
 }
 
 void wsc_conn_s::after_flush() {

@@ -46,14 +46,17 @@ void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out) {
 
 }  // namespace wsc
 
+void wsc_loop_s::schedule_flush() {
+  if (uv_is_active(reinterpret_cast<uv_handle_t *>(&check))) return;
+  uv_check_start(&check, [](uv_check_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
+  uv_prepare_start(&prepare, [](uv_prepare_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
+}
+
 void wsc_loop_s::mark_dirty(wsc_conn_s *c) {
   if (c->dirty) return;
   c->dirty = true;
   dirty.push_back(c->id);
-  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&check))) {
-    uv_check_start(&check, [](uv_check_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
-    uv_prepare_start(&prepare, [](uv_prepare_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
-  }
+  schedule_flush();
 }
 
 wsc::Deflater *wsc_loop_s::shared_deflater(int level, int mem_level, int window_bits) {
@@ -72,9 +75,7 @@ void wsc_loop_s::flush_dirty() {
     batch.swap(dirty);
     for (uint64_t id : batch) {
       auto it = conns.find(id);
-      if (it == conns.end() || !it->second->dirty) continue;  // gone, or flushed after its read
-      it->second->dirty = false;
-      it->second->flush();
+      if (it != conns.end()) it->second->flush_if_dirty();  // not if flushed after its read
     }
     batch.clear();
     batch.swap(releases);
@@ -90,10 +91,7 @@ void wsc_loop_s::flush_dirty() {
 
 void wsc_loop_s::release_later(wsc_conn_s *c) {
   releases.push_back(c->id);
-  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&check))) {
-    uv_check_start(&check, [](uv_check_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
-    uv_prepare_start(&prepare, [](uv_prepare_t *h) { static_cast<wsc_loop_s *>(h->data)->flush_dirty(); });
-  }
+  schedule_flush();
 }
 
 // ---- the connections' timeouts: a binary min-heap on timer_due ------------------------------
@@ -134,11 +132,10 @@ void wsc_loop_s::timer_rearm() {
                  due > now ? due - now : 0, 0);
 }
 
-void wsc_loop_s::timer_cancel(wsc_conn_s *c) {
-  if (c->timer_slot == UINT32_MAX) return;
+bool wsc_loop_s::heap_remove(wsc_conn_s *c) {
+  if (c->timer_slot == UINT32_MAX) return false;
   size_t i = c->timer_slot;
   c->timer_slot = UINT32_MAX;
-  bool was_first = i == 0;
   if (i + 1 != timers.size()) {
     timers[i] = timers.back();
     timers[i]->timer_slot = static_cast<uint32_t>(i);
@@ -148,25 +145,30 @@ void wsc_loop_s::timer_cancel(wsc_conn_s *c) {
   } else {
     timers.pop_back();
   }
-  if (was_first) timer_rearm();
+  return i == 0;
+}
+
+void wsc_loop_s::timer_cancel(wsc_conn_s *c) {
+  if (heap_remove(c)) timer_rearm();
 }
 
 void wsc_loop_s::timer_set(wsc_conn_s *c, uint64_t ms, void (*fn)(wsc_conn_s *)) {
-  timer_cancel(c);
-  if (ms == 0) return;
-  c->timer_due = uv_now(uv) + ms;
-  c->timer_fn = fn;
-  c->timer_slot = static_cast<uint32_t>(timers.size());
-  timers.push_back(c);
-  heap_up(timers.size() - 1);
-  if (c->timer_slot == 0) timer_rearm();
+  bool was_first = heap_remove(c);
+  if (ms != 0) {
+    c->timer_due = uv_now(uv) + ms;
+    c->timer_fn = fn;
+    c->timer_slot = static_cast<uint32_t>(timers.size());
+    timers.push_back(c);
+    heap_up(timers.size() - 1);
+  }
+  if (was_first || c->timer_slot == 0) timer_rearm();  // the earliest deadline changed
 }
 
 void wsc_loop_s::timer_expired() {
   uint64_t now = uv_now(uv);
   while (!timers.empty() && timers[0]->timer_due <= now) {
     wsc_conn_s *c = timers[0];
-    timer_cancel(c);
+    heap_remove(c);
     c->timer_fn(c);  // may set timers, or end connections
   }
   timer_rearm();

@@ -71,6 +71,7 @@ struct wsc_loop_s {
   uint64_t next_id = 1;
 
   void mark_dirty(wsc_conn_s *c);
+  void schedule_flush();  // flush_dirty() at the end of this loop pass
   void flush_dirty();
   void release_later(wsc_conn_s *c);  // drops the connection's own reference on the next pass
   void timer_set(wsc_conn_s *c, uint64_t ms, void (*fn)(wsc_conn_s *));  // ms 0: cancel
@@ -81,6 +82,7 @@ struct wsc_loop_s {
   void heap_swap(size_t a, size_t b);
   void heap_up(size_t i);
   void heap_down(size_t i);
+  bool heap_remove(wsc_conn_s *c);  // true if it held the earliest deadline
   void timer_rearm();
 };
 
@@ -170,6 +172,7 @@ struct wsc_conn_s {
   void queue_shared(wsc::SharedFrame *f);
   void wrote(size_t n);  // the kernel took n more bytes
   void flush();
+  void flush_if_dirty();  // the flush a mark_dirty() asked for, unless it already ran
   void after_flush();
   void complete_upto(uint64_t written_total, int status);
   void after_progress();     // completions ran: maybe DRAIN
