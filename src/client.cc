@@ -1,6 +1,7 @@
 // The WebSocket client (wsc/client.h): URL, name resolution, connect, the opening handshake
 // (RFC 6455 §4.1) and its validation.
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <new>
 
@@ -8,6 +9,7 @@
 #include "deflate.h"
 #include "options.h"
 #include "random.h"
+#include "socket.h"
 #include "wsc/close.h"
 #include "wsc/error.h"
 
@@ -80,6 +82,24 @@ int parse_url(const std::string &url, Url *u) {
 
 void connect_next(wsc_conn_s *c);
 
+// Opens the connection's socket with connect(fd): a connect in progress is watched until the
+// socket turns writable; one that finished at once (or failed to start) is reported on the
+// loop pass's flush, so that no event comes from inside the call that began it.
+template <typename Connect>
+void start_socket(wsc_conn_s *c, Connect connect) {
+  int fd = -1;
+  int rc = connect(&fd);
+  if (fd >= 0) c->loop->adopt_socket(c, fd);
+  if (rc == -EINPROGRESS) {
+    c->connecting = true;
+    if ((rc = c->update_interest()) == 0) return;
+    c->connecting = false;
+  }
+  c->hs->connect_reported = false;
+  c->hs->connect_status = rc;
+  c->loop->mark_dirty(c);
+}
+
 // Connected: send the request and give the server handshake_timeout_ms to answer.
 void send_request(wsc_conn_s *c) {
   c->start_timer(c->hs->handshake_timeout_ms, [](wsc_conn_s *conn) {
@@ -89,41 +109,30 @@ void send_request(wsc_conn_s *c) {
   c->queue(&b, 1, nullptr);
 }
 
-void on_connected(uv_connect_t *req, int status) {
-  auto *c = static_cast<wsc_conn_s *>(req->data);
-  if (status == UV_ECANCELED || c->finishing) return;
-  if (status < 0) {
-    if (c->hs->next_addr != nullptr) {  // try the next address of the name
-      c->io_init = false;
-      ++c->open_handles;
-      uv_close(&c->io.handle, [](uv_handle_t *h) {
-        auto *conn = static_cast<wsc_conn_s *>(h->data);
-        if (--conn->open_handles == 0) {
-          conn->final_event();
-        } else if (!conn->finishing) {
-          connect_next(conn);
-        }
-      });
-      return;
-    }
-    c->fail(wsc::from_uv(status), std::string("connect failed: ") + uv_strerror(status));
-    return;
-  }
-  if (!c->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
-  send_request(c);
-  if (!c->start_reading()) c->fail(WSC_EIO, "cannot read from the socket");
-}
-
+// Starts connecting to the next resolved address.
 void connect_next(wsc_conn_s *c) {
   addrinfo *ai = c->hs->next_addr;
   c->hs->next_addr = ai->ai_next;
-  uv_tcp_init(c->loop->uv, &c->io.tcp);
-  c->io.handle.data = c;
-  c->io_init = true;
-  c->hs->connect_req.data = c;
-  int rc = uv_tcp_connect(&c->hs->connect_req, &c->io.tcp, ai->ai_addr, on_connected);
-  if (rc != 0) c->fail(wsc::from_uv(rc), std::string("connect failed: ") + uv_strerror(rc));
+  c->is_pipe = false;
+  start_socket(c, [&](int *fd) { return wsc::sock::connect_tcp(ai->ai_addr, fd); });
 }
+
+}  // namespace
+
+void client_on_connected(wsc_conn_s *c, int status) {
+  if (c->finishing) return;
+  if (status < 0) {
+    c->loop->unwatch_close(c);
+    if (!c->is_pipe && c->hs->next_addr != nullptr) return connect_next(c);  // the name's next address
+    c->fail(wsc::from_uv(status), std::string("connect failed: ") + uv_strerror(status));
+    return;
+  }
+  if (!c->is_pipe && !(c->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(c->fd, true);
+  send_request(c);
+  if (!c->finishing && !c->start_reading()) c->fail(WSC_EIO, "cannot read from the socket");
+}
+
+namespace {
 
 void on_resolved(uv_getaddrinfo_t *req, int status, addrinfo *res) {
   auto *c = static_cast<wsc_conn_s *>(req->data);
@@ -185,12 +194,7 @@ void start_connect(wsc_conn_s *c) {
   if (c->transport) return send_request(c);  // the caller's transport is connected already
   if (!h.unix_path.empty()) {
     c->is_pipe = true;
-    uv_pipe_init(c->loop->uv, &c->io.pipe, 0);
-    c->io.handle.data = c;
-    c->io_init = true;
-    h.connect_req.data = c;
-    uv_pipe_connect(&h.connect_req, &c->io.pipe, h.unix_path.c_str(), on_connected);
-    return;
+    return start_socket(c, [&](int *fd) { return wsc::sock::connect_unix(h.unix_path.c_str(), fd); });
   }
   c->is_pipe = false;
   addrinfo hints{};
@@ -266,15 +270,9 @@ void follow_redirect(wsc_conn_s *c, const std::string &location, const std::vect
   if (!build_request(c)) return c->fail(WSC_ERANDOM, "no random key");
   h.http.reset();
   c->stop_timer();
-  c->reading = false;
-  // Close this hop's socket; its close callback starts the next one.
-  c->io_init = false;
-  ++c->open_handles;
-  uv_close(&c->io.handle, [](uv_handle_t *hd) {
-    auto *conn = static_cast<wsc_conn_s *>(hd->data);
-    if (--conn->open_handles == 0) return conn->final_event();
-    if (!conn->finishing) start_connect(conn);
-  });
+  c->reading = c->blocked = false;
+  c->loop->unwatch_close(c);  // this hop's socket; the next hop gets its own
+  start_connect(c);
 }
 
 // A new attempt from the client's configuration: a fresh handshake, then resolve and connect.

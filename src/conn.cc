@@ -5,8 +5,11 @@
 #include <cstring>
 #include <new>
 
+#include <sys/epoll.h>
+
 #include "net.h"
 #include "options.h"
+#include "socket.h"
 #include "wsc/close.h"
 #include "wsc/error.h"
 #include "wsc/frame.h"
@@ -29,61 +32,11 @@ wsc::ReceiverConfig receiver_config(wsc_loop_s *loop, bool is_server, const wsc_
   return cfg;
 }
 
-void on_handle_closed(uv_handle_t *h) {
-  auto *c = static_cast<wsc_conn_s *>(h->data);
-  if (--c->open_handles == 0) c->final_event();
-}
-
-void on_alloc(uv_handle_t *h, size_t, uv_buf_t *buf) {
-  auto *c = static_cast<wsc_conn_s *>(h->data);
-  wsc_loop_s *loop = c->loop;
-  if (loop->read_busy) {  // never expected: libuv reads one stream at a time
-    buf->base = nullptr;
-    buf->len = 0;
-    return;
-  }
-  loop->read_busy = true;
-  buf->base = reinterpret_cast<char *>(loop->read_buf.get());
-  buf->len = wsc::kReadBufferSize;
-}
-
-void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  auto *c = static_cast<wsc_conn_s *>(s->data);
-  if (buf->base == reinterpret_cast<char *>(c->loop->read_buf.get())) c->loop->read_busy = false;
-  if (nread > 0) {
-    c->on_data(reinterpret_cast<uint8_t *>(buf->base), static_cast<size_t>(nread));
-    // What the callbacks sent in answer goes out now, while it is hot, rather than at the end
-    // of the loop pass: one connection's frames are buffered at a time, not every connection's.
-    c->flush_if_dirty();
-  } else if (nread == UV_EOF) {
-    c->on_eof();
-  } else if (nread < 0) {
-    c->on_io_error(static_cast<int>(nread));
-  }
-}
-
-void on_write_done(uv_write_t *req, int status) {
-  auto *c = static_cast<wsc_conn_s *>(req->data);
-  delete req;
-  c->writing = false;
-  if (status == UV_ECANCELED || c->finishing) return;  // the connection is closing
-  if (status < 0) {
-    c->on_io_error(status);
-    return;
-  }
-  c->wrote(c->writing_bytes);
-  if (!c->finishing) c->flush();
-}
-
-uv_buf_t as_uv(const wsc_buf_t &b) {
-  return uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(b.base)), static_cast<unsigned>(b.len));
-}
-
-// The write queue's first pieces (at most max) as libuv buffers; total: their bytes.
-size_t gather_uv(const wsc::WriteQueue &q, uv_buf_t *uvbufs, size_t max, size_t *total) {
+// The write queue's first pieces (at most max) as iovecs; total: their bytes.
+size_t gather_iov(const wsc::WriteQueue &q, iovec *iov, size_t max, size_t *total) {
   wsc_buf_t bufs[64];
   size_t count = q.gather(bufs, max < 64 ? max : 64, total);
-  for (size_t i = 0; i < count; ++i) uvbufs[i] = as_uv(bufs[i]);
+  for (size_t i = 0; i < count; ++i) iov[i] = iovec{const_cast<uint8_t *>(bufs[i].base), bufs[i].len};
   return count;
 }
 
@@ -96,7 +49,8 @@ void receiver_sink(void *ctx, const wsc_parser_event_t &ev) { static_cast<wsc_co
 }  // namespace
 
 wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t &o)
-    : loop(l),
+    : Watched(kConn),
+      loop(l),
       id(l->next_id++),
       is_server(server_side),
       flags(o.flags),
@@ -128,9 +82,53 @@ wsc_conn_s::~wsc_conn_s() {
 }
 
 bool wsc_conn_s::start_reading() {
-  io.handle.data = this;
   reading = true;
-  return paused || uv_read_start(&io.stream, on_alloc, on_read) == 0;
+  return update_interest() == 0;
+}
+
+int wsc_conn_s::update_interest() {
+  uint32_t want = (reading && !paused ? uint32_t{EPOLLIN} : 0u) | (blocked || connecting ? uint32_t{EPOLLOUT} : 0u);
+  return loop->watch(this, want);
+}
+
+void wsc_conn_s::on_io(uint32_t events) {
+  if (connecting) {
+    connecting = false;
+    update_interest();
+    return client_on_connected(this, wsc::sock::pending_error(fd));
+  }
+  // Reads first: a reset's error is reported by the read that finds it.
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (interest & EPOLLIN)) read_ready();
+  if (fd < 0 || !(events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) || !blocked) return;
+  blocked = false;
+  if (update_interest() == 0) flush();
+}
+
+void wsc_conn_s::read_ready() {
+  // Reads while the kernel fills the whole buffer (a few times at most, to be fair to the other
+  // sockets); what a read's callbacks send in answer goes out right after it, while it is hot,
+  // rather than at the end of the loop pass.
+  if (loop->read_busy) return;  // a nested loop run inside a callback: read on the next pass
+  uint8_t *buf = loop->read_buf.get();
+  for (int i = 0; i < 4 && fd >= 0 && reading && !paused; ++i) {
+    loop->read_busy = true;
+    ssize_t n = wsc::sock::recv(fd, buf, wsc::kReadBufferSize);
+    if (n > 0) {
+      on_data(buf, static_cast<size_t>(n));
+      loop->read_busy = false;
+      flush_if_dirty();
+      if (static_cast<size_t>(n) < wsc::kReadBufferSize) return;
+      continue;
+    }
+    loop->read_busy = false;
+    if (n == -EAGAIN) return;
+    if (n == 0) {
+      reading = false;  // nothing more will come: stop watching for it
+      update_interest();
+      return on_eof();
+    }
+    return on_io_error(static_cast<int>(n));
+  }
 }
 
 void wsc_conn_s::feed_frames(uint8_t *p, size_t n) {
@@ -215,16 +213,16 @@ void wsc_conn_s::on_io_error(int uv_err) {
 int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
   size_t total = 0, taken = 0;
   for (uint32_t i = 0; i < n; ++i) total += bufs[i].len;
-  if (mask_key == nullptr && total >= kDirectWriteBytes && io_init && !writing && !finishing) {
+  if (mask_key == nullptr && total >= kDirectWriteBytes && fd >= 0 && !blocked && !connecting && !finishing) {
     // A large frame goes to the kernel now, behind what is queued, in one vectored write:
     // the payload is copied only if the socket does not take it whole.
     constexpr size_t kMaxBufs = 64;
-    uv_buf_t uvbufs[kMaxBufs];
+    iovec iov[kMaxBufs];
     size_t before = 0;
-    size_t count = gather_uv(out, uvbufs, kMaxBufs - n, &before);
+    size_t count = gather_iov(out, iov, kMaxBufs - n, &before);
     if (before == out.bytes()) {  // the whole queue fits in the write
-      for (uint32_t i = 0; i < n; ++i) uvbufs[count + i] = as_uv(bufs[i]);
-      int rc = uv_try_write(&io.stream, uvbufs, static_cast<unsigned>(count + n));
+      for (uint32_t i = 0; i < n; ++i) iov[count + i] = iovec{const_cast<uint8_t *>(bufs[i].base), bufs[i].len};
+      ssize_t rc = wsc::sock::send(fd, iov, count + n);
       if (rc > 0) {
         size_t w = static_cast<size_t>(rc);
         size_t from_queue = w < before ? w : before;
@@ -265,11 +263,15 @@ void wsc_conn_s::wrote(size_t n) {
 
 void wsc_conn_s::flush() {
   if (!pending_in.empty() && !paused) process_pending();  // resumed: deliver what waited
-  if (finishing || writing || !has_io()) return;
+  if (hs && !hs->connect_reported) {  // a connect that finished inside the call that began it
+    hs->connect_reported = true;
+    return client_on_connected(this, hs->connect_status);
+  }
+  if (finishing || blocked || connecting || !has_io()) return;
   if (!completions.empty() && completions.front().end <= written) {  // written by queue()
     complete_upto(written, 0);
     after_progress();
-    if (finishing || writing) return;
+    if (finishing || blocked) return;
   }
   if (out.empty()) {
     after_flush();
@@ -289,32 +291,18 @@ void wsc_conn_s::flush() {
   }
   // Everything queued in this loop pass goes out in one vectored write.
   constexpr size_t kMaxBufs = 64;
-  uv_buf_t uvbufs[kMaxBufs];
+  iovec iov[kMaxBufs];
   size_t total = 0;
-  size_t n = gather_uv(out, uvbufs, kMaxBufs, &total);
-  int rc = uv_try_write(&io.stream, uvbufs, static_cast<unsigned>(n));
-  if (rc == UV_EAGAIN || rc == UV_ENOSYS) rc = 0;
-  if (rc < 0) return on_io_error(rc);
+  size_t n = gather_iov(out, iov, kMaxBufs, &total);
+  ssize_t rc = wsc::sock::send(fd, iov, n);
+  if (rc == -EAGAIN) rc = 0;
+  if (rc < 0) return on_io_error(static_cast<int>(rc));
   if (rc > 0) wrote(static_cast<size_t>(rc));
-  if (finishing || out.empty()) {
-    if (!finishing) after_flush();
-    return;
-  }
-  // The kernel's buffer is full: libuv writes the rest when the socket is writable. The pieces
-  // stay in the queue, locked, until it reports.
-  n = gather_uv(out, uvbufs, kMaxBufs, &total);
-  // The request exists only while a write waits: an idle connection holds none.
-  auto *req = new (std::nothrow) uv_write_t;
-  if (req == nullptr) return fail(WSC_ENOMEM, "out of memory");
-  req->data = this;
-  rc = uv_write(req, &io.stream, uvbufs, static_cast<unsigned>(n), on_write_done);
-  if (rc != 0) {
-    delete req;
-    return on_io_error(rc);
-  }
-  out.lock(n);
-  writing = true;
-  writing_bytes = total;
+  if (finishing || fd < 0) return;
+  if (out.empty()) return after_flush();
+  // The kernel's buffer is full: the rest waits in the queue until the socket is writable.
+  blocked = true;
+  if (int err = update_interest()) on_io_error(err);
 }
 
 void wsc_conn_s::flush_if_dirty() {
@@ -326,17 +314,13 @@ void wsc_conn_s::flush_if_dirty() {
 void wsc_conn_s::after_flush() {
   // Everything is written: a closing connection sends FIN now (RFC 6455 §7.1.1: the server
   // closes the TCP connection first) and waits for the peer's.
-  if (!shutdown_after_flush || shutdown_sent || finishing || !out.empty() || writing) return;
+  if (!shutdown_after_flush || shutdown_sent || finishing || !out.empty() || blocked) return;
   shutdown_sent = true;
   if (transport) {
     if (transport->shutdown) transport->shutdown(this, transport->transport_data);
     return;
   }
-  auto *req = new (std::nothrow) uv_shutdown_t;
-  if (req == nullptr || uv_shutdown(req, &io.stream, [](uv_shutdown_t *r, int) { delete r; }) != 0) {
-    delete req;
-    finish();
-  }
+  if (::shutdown(fd, SHUT_WR) != 0) finish();
 }
 
 void wsc_conn_s::complete_upto(uint64_t written_total, int status) {
@@ -439,8 +423,7 @@ void wsc_conn_s::open(const std::string &rest) {
   stop_timer();
   state = WSC_OPEN;
   last_activity = uv_now(loop->uv);
-  if (tcp_keepalive_ms != 0 && !is_pipe && io_init)
-    uv_tcp_keepalive(&io.tcp, 1, std::max(1u, tcp_keepalive_ms / 1000));
+  if (tcp_keepalive_ms != 0 && !is_pipe && fd >= 0) wsc::sock::set_keepalive(fd, true, tcp_keepalive_ms / 1000);
   if (keepalive_ms != 0 || idle_timeout_ms != 0) liveness();
   attempt = 0;
   wsc_conn_event_t ev{};
@@ -535,11 +518,8 @@ void wsc_conn_s::finish() {
   tx.stop();
   if (hs && hs->resolving) uv_cancel(reinterpret_cast<uv_req_t *>(&hs->gai));
   loop->timer_cancel(this);
-  loop->release_later(this);  // the final event comes on a later pass, after the handles close
-  if (io_init) {
-    ++open_handles;
-    uv_close(&io.handle, on_handle_closed);
-  }
+  loop->release_later(this);  // the final event comes on a later pass
+  loop->unwatch_close(this);
   if (transport && !transport_closed) {
     transport_closed = true;
     if (transport->close) transport->close(this, transport->transport_data);
@@ -553,10 +533,10 @@ void wsc_conn_s::reset_for_reconnect() {
   peer_code = WSC_CLOSE_NO_STATUS;
   peer_reason.clear();
   end_error = 0;
-  backpressure = paused = reading = writing = false;
+  backpressure = paused = reading = blocked = connecting = false;
   pending_in.release();
   out.clear();
-  io_init = is_pipe = false;
+  is_pipe = false;
   protocol.clear();
   extensions.clear();
   hs.reset();
@@ -849,7 +829,7 @@ void wsc_conn_pause(wsc_conn_t *conn) {
   if (conn == nullptr || conn->paused || conn->finishing) return;
   conn->paused = true;
   conn->rx.pause();
-  if (conn->reading) uv_read_stop(&conn->io.stream);
+  conn->update_interest();
 }
 
 void wsc_conn_resume(wsc_conn_t *conn) {
@@ -857,7 +837,7 @@ void wsc_conn_resume(wsc_conn_t *conn) {
   conn->paused = false;
   conn->rx.resume();
   if (!conn->pending_in.empty()) conn->loop->mark_dirty(conn);  // delivered on the next pass
-  if (conn->reading) uv_read_start(&conn->io.stream, on_alloc, on_read);
+  conn->update_interest();
 }
 
 int wsc_conn_is_paused(const wsc_conn_t *conn) { return conn && conn->paused ? 1 : 0; }
@@ -920,22 +900,8 @@ const char *wsc_conn_url(const wsc_conn_t *conn) { return conn ? conn->url.c_str
 static int conn_address(const wsc_conn_t *conn, wsc_addr_t *out, bool remote) {
   if (conn == nullptr || out == nullptr) return WSC_EINVAL;
   *out = wsc_addr_t{};
-  if (!conn->io_init || conn->finishing) return WSC_ESTATE;
-  if (conn->is_pipe) {
-    char path[sizeof out->address];
-    size_t n = sizeof path;
-    int rc = remote ? uv_pipe_getpeername(&conn->io.pipe, path, &n) : uv_pipe_getsockname(&conn->io.pipe, path, &n);
-    if (rc != 0) n = 0;
-    std::memcpy(out->address, path, n < sizeof path ? n : sizeof path - 1);
-    return 0;
-  }
-  sockaddr_storage ss;
-  int len = sizeof ss;
-  int rc = remote ? uv_tcp_getpeername(&conn->io.tcp, reinterpret_cast<sockaddr *>(&ss), &len)
-                  : uv_tcp_getsockname(&conn->io.tcp, reinterpret_cast<sockaddr *>(&ss), &len);
-  if (rc != 0) return wsc::from_uv(rc);
-  wsc::addr_from_sockaddr(reinterpret_cast<sockaddr *>(&ss), out);
-  return 0;
+  if (conn->fd < 0 || conn->finishing) return WSC_ESTATE;
+  return wsc::from_uv(wsc::sock::name(conn->fd, remote, conn->is_pipe, out));
 }
 
 int wsc_conn_remote_address(const wsc_conn_t *conn, wsc_addr_t *out) { return conn_address(conn, out, true); }
@@ -954,8 +920,8 @@ void *wsc_conn_user_data(const wsc_conn_t *conn) { return conn ? conn->user_data
 
 int wsc_conn_set_nodelay(wsc_conn_t *conn, int enable) {
   if (conn == nullptr) return WSC_EINVAL;
-  if (!conn->io_init || conn->is_pipe) return WSC_ESTATE;
-  return wsc::from_uv(uv_tcp_nodelay(&conn->io.tcp, enable ? 1 : 0));
+  if (conn->fd < 0 || conn->is_pipe) return WSC_ESTATE;
+  return wsc::from_uv(wsc::sock::set_nodelay(conn->fd, enable != 0));
 }
 
 wsc_loop_t *wsc_conn_loop(const wsc_conn_t *conn) { return conn ? conn->loop : nullptr; }

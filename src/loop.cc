@@ -1,5 +1,9 @@
 // The wsc loop (wsc/loop.h): a libuv loop, owned or wrapped, with a thread-safe post queue and
 // one flush of every connection's queued frames per loop pass.
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <utility>
 #include <new>
@@ -87,6 +91,57 @@ void wsc_loop_s::flush_dirty() {
   }
   uv_check_stop(&check);
   uv_prepare_stop(&prepare);
+}
+
+wsc_loop_s::~wsc_loop_s() {
+  if (epfd >= 0) ::close(epfd);
+}
+
+// ---- the loop's sockets: one epoll set, watched by libuv as one descriptor --------------------
+
+void wsc_loop_s::adopt_socket(wsc::Watched *w, int fd) {
+  w->fd = fd;
+  w->interest = 0;
+  // The set's watcher keeps the loop alive exactly while a socket is open (as a libuv handle
+  // each would).
+  if (sockets++ == 0) uv_ref(reinterpret_cast<uv_handle_t *>(&epoll_watch));
+}
+
+int wsc_loop_s::watch(wsc::Watched *w, uint32_t events) {
+  if (w->fd < 0 || w->interest == events) return 0;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = w;
+  // An idle or paused socket leaves the set: the kernel reports nothing for it (not even the
+  // hang-ups that epoll always reports), until it is watched again.
+  int op = w->interest == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+  if (epoll_ctl(epfd, op, w->fd, &ev) != 0) return -errno;
+  w->interest = events;
+  return 0;
+}
+
+void wsc_loop_s::unwatch_close(wsc::Watched *w) {
+  if (w->fd < 0) return;
+  watch(w, 0);
+  ::close(w->fd);
+  w->fd = -1;
+  if (--sockets == 0) uv_unref(reinterpret_cast<uv_handle_t *>(&epoll_watch));
+}
+
+void wsc_loop_s::on_epoll() {
+  // Nothing a handler does frees a socket's object before this returns: connections and
+  // servers are freed from a later callback (release_later, a timer's close). A socket closed
+  // by an earlier handler of the batch has fd -1 and is skipped.
+  epoll_event evs[256];
+  int n = epoll_wait(epfd, evs, 256, 0);
+  for (int i = 0; i < n; ++i) {
+    auto *w = static_cast<wsc::Watched *>(evs[i].data.ptr);
+    if (w->fd < 0) continue;
+    if (w->kind == wsc::Watched::kConn)
+      static_cast<wsc_conn_s *>(w)->on_io(evs[i].events);
+    else
+      server_on_accept(static_cast<wsc_server_s *>(w));
+  }
 }
 
 void wsc_loop_s::release_later(wsc_conn_s *c) {
@@ -210,7 +265,8 @@ int wsc_loop_new(wsc_loop_t **out, void *uv_loop) {
     loop->owned = true;
   }
   loop->read_buf.reset(new (std::nothrow) uint8_t[wsc::kReadBufferSize]);
-  if (!loop->read_buf || uv_async_init(loop->uv, &loop->async, on_async) != 0) {
+  loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (!loop->read_buf || loop->epfd < 0 || uv_async_init(loop->uv, &loop->async, on_async) != 0) {
     if (loop->owned) uv_loop_close(&loop->own);
     delete loop;
     return WSC_ENOMEM;
@@ -220,6 +276,25 @@ int wsc_loop_new(wsc_loop_t **out, void *uv_loop) {
   uv_timer_init(loop->uv, &loop->timer);
   loop->async.data = loop->prepare.data = loop->check.data = loop->timer.data = loop;
   loop->open_handles = 4;
+  if (uv_poll_init(loop->uv, &loop->epoll_watch, loop->epfd) != 0) {  // not expected: an epoll fd polls
+    loop->open_handles = 4;
+    loop->freeing = true;
+    for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&loop->async), reinterpret_cast<uv_handle_t *>(&loop->prepare),
+                           reinterpret_cast<uv_handle_t *>(&loop->check), reinterpret_cast<uv_handle_t *>(&loop->timer)})
+      uv_close(h, on_loop_handle_closed);
+    if (loop->owned) {
+      uv_run(&loop->own, UV_RUN_DEFAULT);
+      uv_loop_close(&loop->own);
+      delete loop;
+    }
+    return WSC_EIO;
+  }
+  loop->epoll_watch.data = loop;
+  ++loop->open_handles;
+  uv_poll_start(&loop->epoll_watch, UV_READABLE, [](uv_poll_t *h, int status, int) {
+    if (status == 0) static_cast<wsc_loop_s *>(h->data)->on_epoll();
+  });
+  uv_unref(reinterpret_cast<uv_handle_t *>(&loop->epoll_watch));  // until a socket opens
   uv_unref(reinterpret_cast<uv_handle_t *>(&loop->async));  // posts alone do not keep a loop alive
   // libuv writes without MSG_NOSIGNAL: a vanished peer must not kill the process (wsc/loop.h).
   struct sigaction sa;
@@ -248,6 +323,7 @@ int wsc_loop_free(wsc_loop_t *loop) {
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->prepare), on_loop_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->check), on_loop_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->timer), on_loop_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&loop->epoll_watch), on_loop_handle_closed);
   if (!loop->owned) return 0;  // freed by the last close callback, when its owner runs the loop
   uv_run(&loop->own, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop->own);

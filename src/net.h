@@ -32,15 +32,21 @@ void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out);
 constexpr size_t kReadBufferSize = 512 * 1024;
 }  // namespace wsc
 
-// A TCP or Unix socket stream, seen as whichever libuv type a call needs.
-union StreamHandle {
-  uv_handle_t handle;
-  uv_stream_t stream;
-  uv_tcp_t tcp;
-  uv_pipe_t pipe;
+namespace wsc {
+// A socket in the loop's own epoll set. The loop watches that set as one uv_poll_t, so that a
+// connection carries these 12 bytes of I/O state instead of a uv_tcp_t (248 bytes), and its
+// reads and writes are plain system calls on the loop's shared buffer.
+struct Watched {
+  enum Kind : uint8_t { kConn, kListener };
+  explicit Watched(Kind k) : kind(k) {}
+  int fd = -1;
+  uint32_t interest = 0;  // the epoll events asked for; 0: not in the set
+  Kind kind;
 };
+}  // namespace wsc
 
 struct wsc_loop_s {
+  ~wsc_loop_s();
   uv_loop_t *uv = nullptr;
   uv_loop_t own;
   bool owned = false;
@@ -57,6 +63,10 @@ struct wsc_loop_s {
   // carries no timer handle of its own).
   uv_timer_t timer;
   std::vector<wsc_conn_s *> timers;
+  // Every socket of the loop in one epoll set, watched by libuv as one descriptor.
+  int epfd = -1;
+  uv_poll_t epoll_watch;
+  size_t sockets = 0;  // open sockets: while there is one, the loop runs
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
   bool read_busy = false;
   wsc::BufferPool pool;  // large message and send buffers, reused by every connection
@@ -77,6 +87,12 @@ struct wsc_loop_s {
   void timer_set(wsc_conn_s *c, uint64_t ms, void (*fn)(wsc_conn_s *));  // ms 0: cancel
   void timer_cancel(wsc_conn_s *c);
   void timer_expired();
+  // Takes ownership of an open socket (the loop now counts it); unwatch_close() gives it back.
+  void adopt_socket(wsc::Watched *w, int fd);
+  // Sets the events w is watched for (EPOLLIN, EPOLLOUT; 0: none). 0 or a negative errno.
+  int watch(wsc::Watched *w, uint32_t events);
+  void unwatch_close(wsc::Watched *w);
+  void on_epoll();  // the set is readable: dispatch what is ready
 
  private:
   void heap_swap(size_t a, size_t b);
@@ -153,17 +169,23 @@ struct Handshake {
   uint32_t handshake_timeout_ms = 0;
   uv_getaddrinfo_t gai;
   bool resolving = false;
-  uv_connect_t connect_req;
+  // A connect that finished before it could be reported (at once, or failed to start): its
+  // result waits for the loop pass's flush, so that events never come from inside a call.
+  bool connect_reported = true;
+  int connect_status = 0;
   struct addrinfo *addrs = nullptr;
   struct addrinfo *next_addr = nullptr;
 };
 
-struct wsc_conn_s {
+struct wsc_conn_s : wsc::Watched {
   wsc_conn_s(wsc_loop_s *loop, bool is_server, const wsc_conn_options_t &opts);
   ~wsc_conn_s();
 
   // ---- I/O ----
   bool start_reading();
+  void on_io(uint32_t events);  // the socket is ready (epoll events)
+  void read_ready();
+  int update_interest();  // asks epoll for what the connection waits for now
   void on_data(uint8_t *p, size_t n);
   void on_eof();
   void on_io_error(int uv_err);
@@ -204,12 +226,11 @@ struct wsc_conn_s {
   bool is_server;
   wsc_server_s *server = nullptr;
   bool announced = false;  // the user knows this connection (server: CONNECTION was delivered)
-  StreamHandle io;
-  bool io_init = false;
-  bool is_pipe = false;
-  std::unique_ptr<wsc_transport_t> transport;  // a transport the caller owns, instead of io
+  bool is_pipe = false;  // the socket is a Unix one
+  bool connecting = false;  // a client's socket is connecting (it turns writable when done)
+  std::unique_ptr<wsc_transport_t> transport;  // a transport the caller owns, instead of a socket
   bool transport_closed = false;
-  bool has_io() const { return io_init || transport != nullptr; }
+  bool has_io() const { return fd >= 0 || transport != nullptr; }
   // The connection's timeout, in the loop's heap (wsc_loop_s::timer_set).
   uint64_t timer_due = 0;
   uint32_t timer_slot = UINT32_MAX;  // index in the heap, or none
@@ -253,8 +274,7 @@ struct wsc_conn_s {
   uint64_t queued = 0;   // bytes ever queued
   uint64_t written = 0;  // bytes ever handed to the kernel
   wsc::Fifo<Completion> completions;  // of the sends that have a callback
-  bool writing = false;  // a uv_write is in flight
-  size_t writing_bytes = 0;
+  bool blocked = false;  // the kernel's send buffer is full: waiting for EPOLLOUT
   bool dirty = false;
 
   bool close_sent = false;
@@ -280,7 +300,8 @@ struct wsc_conn_s {
 };
 
 
-struct wsc_server_s {
+struct wsc_server_s : wsc::Watched {
+  wsc_server_s() : Watched(kListener) {}
   wsc_loop_s *loop;
   wsc_server_cb cb;
   void *user_data;
@@ -288,12 +309,11 @@ struct wsc_server_s {
   wsc_conn_options_t conn_opts;
   wsc_deflate_options_t deflate_opts;  // conn_opts.deflate points here
   std::string host, unix_path, path;
-  StreamHandle io;
   bool is_pipe = false;
   bool closing = false;
   bool listen_closed = false;
   uint32_t close_code = 1001;
-  uv_timer_t notify;  // delivers LISTENING; later the shutdown timeout
+  uv_timer_t notify;  // delivers LISTENING; resumes accepting after an error; the shutdown timeout
   bool notify_closing = false;
   std::unordered_set<wsc_conn_s *> conns;  // every accepted connection, upgraded or not
   size_t open_count = 0;                    // of them, those announced to the user
@@ -306,6 +326,10 @@ struct wsc_server_s {
 };
 
 // Server side of the handshake: called by the connection once a request head arrived.
+// The server's listening socket is readable: accept what waits.
+void server_on_accept(wsc_server_s *srv);
+// Client side: the socket's connect finished (status: 0 or a negative errno).
+void client_on_connected(wsc_conn_s *c, int status);
 void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest);
 // A deferred request's connection ended before the decision: REQUEST_CANCELLED, then free it.
 void server_request_gone(wsc_conn_s *c);

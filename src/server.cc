@@ -1,13 +1,16 @@
 // The WebSocket server (wsc/server.h): listening, request validation (RFC 6455 §4.2.1), the
 // upgrade decision and the 101 response (§4.2.2).
+#include <sys/epoll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <new>
 
 #include "framing.h"
 #include "net.h"
 #include "options.h"
+#include "socket.h"
 #include "wsc/error.h"
 
 struct wsc_request_s {
@@ -250,10 +253,11 @@ void wsc_server_s::maybe_final() {
 
 namespace {
 
-void on_listen_closed(uv_handle_t *h) {
-  auto *s = static_cast<wsc_server_s *>(h->data);
+// Stops listening: the socket closes now (a Unix one's path goes with it, as libuv does).
+void close_listener(wsc_server_s *s) {
+  s->loop->unwatch_close(s);
+  if (s->is_pipe) ::unlink(s->unix_path.c_str());
   s->listen_closed = true;
-  s->maybe_final();
 }
 
 // A connection that could not start: tracked, so that its end is the server's, then closed.
@@ -270,7 +274,7 @@ void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request
   uint32_t max_headers = srv->opts.max_headers ? srv->opts.max_headers : 100;
   uint32_t max_bytes = srv->opts.max_header_bytes ? srv->opts.max_header_bytes : 16 * 1024;
   c->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kRequest, max_headers, max_bytes));
-  if (!c->hs || (c->io_init && !c->start_reading())) return c->finish();
+  if (!c->hs || (c->fd >= 0 && !c->start_reading())) return c->finish();
   if (adopted != nullptr) {
     wsc::HttpMessage &m = c->hs->http.msg;
     m.method = adopted->method;
@@ -290,49 +294,65 @@ void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request
   });
 }
 
-void on_connection(uv_stream_t *listener, int status) {
-  auto *srv = static_cast<wsc_server_s *>(listener->data);
-  if (srv->closing) return;
-  if (status < 0) {  // e.g. out of file descriptors: report it; the server keeps listening
-    std::string message = std::string("accept failed: ") + uv_strerror(status);
+// A connection on an open socket: tracked, then reading its request (or closed if it cannot).
+void start_socket_conn(wsc_server_s *srv, int fd, bool is_pipe, const wsc_adopt_request_t *adopted) {
+  auto *c = new (std::nothrow) wsc_conn_s(srv->loop, true, srv->conn_opts);
+  if (c == nullptr) {
+    ::close(fd);
+    return;
+  }
+  srv->loop->adopt_socket(c, fd);
+  c->is_pipe = is_pipe;
+  if (!is_pipe && !(c->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(fd, true);
+  start_server_conn(srv, c, adopted);
+}
+
+}  // namespace
+
+void server_on_accept(wsc_server_s *srv) {
+  // A burst of connections is taken in one pass, up to a bound that keeps the loop fair.
+  for (int i = 0; i < 128 && !srv->closing && srv->fd >= 0; ++i) {
+    int fd = wsc::sock::accept(srv->fd);
+    if (fd >= 0) {
+      start_socket_conn(srv, fd, srv->is_pipe, nullptr);
+      continue;
+    }
+    if (fd == -EAGAIN) return;
+    // E.g. out of file descriptors: report it, and pause accepting for a moment instead of
+    // spinning on the connection that waits; the server keeps listening.
+    std::string message = std::string("accept failed: ") + uv_strerror(fd);
+    srv->loop->watch(srv, 0);
+    uv_timer_start(&srv->notify, [](uv_timer_t *t) {
+      auto *s = static_cast<wsc_server_s *>(t->data);
+      if (!s->closing) s->loop->watch(s, EPOLLIN);
+    }, 100, 0);
     wsc_server_event_t ev{};
     ev.type = WSC_SERVER_ERROR;
-    ev.error = wsc::from_uv(status);
+    ev.error = wsc::from_uv(fd);
     ev.message = message.c_str();
     srv->emit(ev);
     return;
   }
-  auto *c = new (std::nothrow) wsc_conn_s(srv->loop, true, srv->conn_opts);
-  if (c == nullptr) return;
-  c->is_pipe = srv->is_pipe;
-  if (srv->is_pipe)
-    uv_pipe_init(srv->loop->uv, &c->io.pipe, 0);
-  else
-    uv_tcp_init(srv->loop->uv, &c->io.tcp);
-  c->io.handle.data = c;
-  c->io_init = true;
-  if (uv_accept(listener, &c->io.stream) != 0) return drop_server_conn(srv, c);
-  if (!srv->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
-  start_server_conn(srv, c, nullptr);
 }
 
-int bind_tcp(wsc_server_s *srv) {
-  uv_tcp_init(srv->loop->uv, &srv->io.tcp);
+namespace {
+
+int listen_tcp(wsc_server_s *srv, int backlog) {
   sockaddr_storage ss{};
   const char *host = srv->host.empty() ? nullptr : srv->host.c_str();
   int port = static_cast<int>(srv->opts.port);
-  int rc;
-  unsigned bind_flags = (srv->opts.flags & WSC_SERVER_IPV6_ONLY) ? UV_TCP_IPV6ONLY : 0;
+  int rc, fd = -1;
+  bool v6_only = (srv->opts.flags & WSC_SERVER_IPV6_ONLY) != 0;
   if (host == nullptr) {
     uv_ip6_addr("::", port, reinterpret_cast<sockaddr_in6 *>(&ss));
-    rc = uv_tcp_bind(&srv->io.tcp, reinterpret_cast<sockaddr *>(&ss), bind_flags);
+    rc = wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&ss), v6_only, backlog, &fd);
     if (rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL) {  // no IPv6 here: IPv4 alone
       uv_ip4_addr("0.0.0.0", port, reinterpret_cast<sockaddr_in *>(&ss));
-      rc = uv_tcp_bind(&srv->io.tcp, reinterpret_cast<sockaddr *>(&ss), 0);
+      rc = wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&ss), false, backlog, &fd);
     }
   } else if (uv_ip4_addr(host, port, reinterpret_cast<sockaddr_in *>(&ss)) == 0 ||
              uv_ip6_addr(host, port, reinterpret_cast<sockaddr_in6 *>(&ss)) == 0) {
-    rc = uv_tcp_bind(&srv->io.tcp, reinterpret_cast<sockaddr *>(&ss), bind_flags);
+    rc = wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&ss), v6_only, backlog, &fd);
   } else {  // a host name: resolve it now (synchronously, once, at start-up)
     uv_getaddrinfo_t req;
     addrinfo hints{};
@@ -340,10 +360,11 @@ int bind_tcp(wsc_server_s *srv) {
     hints.ai_socktype = SOCK_STREAM;
     rc = uv_getaddrinfo(srv->loop->uv, &req, nullptr, host, std::to_string(port).c_str(), &hints);
     if (rc == 0) {
-      rc = uv_tcp_bind(&srv->io.tcp, req.addrinfo->ai_addr, bind_flags);
+      rc = wsc::sock::listen_tcp(req.addrinfo->ai_addr, v6_only, backlog, &fd);
       uv_freeaddrinfo(req.addrinfo);
     }
   }
+  if (rc == 0) srv->loop->adopt_socket(srv, fd);
   return rc;
 }
 
@@ -388,21 +409,24 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
     *out = srv;
     return 0;
   }
+  int backlog = o.backlog > 0 ? static_cast<int>(o.backlog) : 511;
   if (!srv->unix_path.empty()) {
     srv->is_pipe = true;
-    uv_pipe_init(loop->uv, &srv->io.pipe, 0);
-    rc = uv_pipe_bind(&srv->io.pipe, srv->unix_path.c_str());
+    int fd = -1;
+    rc = wsc::sock::listen_unix(srv->unix_path.c_str(), backlog, &fd);
+    if (rc == 0) loop->adopt_socket(srv, fd);
   } else {
-    rc = bind_tcp(srv);
+    rc = listen_tcp(srv, backlog);
   }
-  srv->io.handle.data = srv;
-  if (rc == 0) rc = uv_listen(&srv->io.stream, o.backlog > 0 ? o.backlog : 511, on_connection);
+  if (rc == 0) rc = loop->watch(srv, EPOLLIN);
   ++loop->servers;
   if (rc != 0) {
-    // Undo: close the handles; no events are delivered for a server that never started.
+    // Undo: close what was opened; no events are delivered for a server that never started.
     srv->cb = nullptr;
     srv->closing = true;
-    uv_close(&srv->io.handle, on_listen_closed);
+    if (srv->fd >= 0) close_listener(srv);
+    srv->listen_closed = true;
+    srv->maybe_final();
     return wsc::from_uv(rc);
   }
   uv_timer_start(&srv->notify, [](uv_timer_t *t) {
@@ -423,11 +447,9 @@ int wsc_server_address(const wsc_server_t *server, wsc_addr_t *out) {
     std::strncpy(out->address, server->unix_path.c_str(), sizeof out->address - 1);
     return 0;
   }
-  sockaddr_storage ss;
-  int len = sizeof ss;
-  int rc = uv_tcp_getsockname(&server->io.tcp, reinterpret_cast<sockaddr *>(&ss), &len);
+  if (server->fd < 0) return WSC_ESTATE;
+  int rc = wsc::sock::name(server->fd, false, false, out);
   if (rc != 0) return wsc::from_uv(rc);
-  wsc::addr_from_sockaddr(reinterpret_cast<sockaddr *>(&ss), out);
   return 0;
 }
 
@@ -486,10 +508,8 @@ void wsc_server_shutdown(wsc_server_t *server, uint32_t code, uint32_t timeout_m
   if (server == nullptr || server->closing) return;
   server->closing = true;
   uv_timer_stop(&server->notify);
-  if (server->listen_closed)  // never listened (WSC_SERVER_NO_LISTEN)
-    server->maybe_final();
-  else
-    uv_close(&server->io.handle, on_listen_closed);
+  if (!server->listen_closed) close_listener(server);
+  server->maybe_final();
   std::vector<wsc_conn_s *> all(server->conns.begin(), server->conns.end());
   for (wsc_conn_s *c : all)
     if (!c->announced) c->finish();  // still in its handshake
@@ -650,30 +670,13 @@ int wsc_server_adopt(wsc_server_t *server, int fd, const wsc_adopt_request_t *re
     if (fd >= 0) close(fd);
     return WSC_EINVAL;
   }
-  auto *c = new (std::nothrow) wsc_conn_s(server->loop, true, server->conn_opts);
-  if (c == nullptr) {
-    close(fd);
-    return WSC_ENOMEM;
-  }
-  uv_handle_type type = uv_guess_handle(fd);
-  int rc;
-  if (type == UV_NAMED_PIPE) {
-    c->is_pipe = true;
-    uv_pipe_init(server->loop->uv, &c->io.pipe, 0);
-    rc = uv_pipe_open(&c->io.pipe, fd);
-  } else {
-    uv_tcp_init(server->loop->uv, &c->io.tcp);
-    rc = type == UV_TCP ? uv_tcp_open(&c->io.tcp, fd) : UV_EINVAL;
-  }
-  c->io.handle.data = c;
-  c->io_init = true;
+  bool is_unix = false;
+  int rc = wsc::sock::adopt(fd, &is_unix);
   if (rc != 0) {
-    close(fd);
-    drop_server_conn(server, c);
-    return type == UV_TCP || type == UV_NAMED_PIPE ? wsc::from_uv(rc) : WSC_EINVAL;
+    ::close(fd);
+    return rc == -EINVAL ? WSC_EINVAL : wsc::from_uv(rc);
   }
-  if (!c->is_pipe && !(c->flags & WSC_CONN_NAGLE)) uv_tcp_nodelay(&c->io.tcp, 1);
-  start_server_conn(server, c, request);
+  start_socket_conn(server, fd, is_unix, request);
   return 0;
 }
 

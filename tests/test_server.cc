@@ -382,6 +382,7 @@ TEST(Server, AThousandOpenConnections) {
   EXPECT_EQ(wsc_server_connection_count(s.srv), 1000u);
   for (auto &c : conns) EXPECT_EQ(wsc_conn_close(c, 1000, nullptr, 0), 0);
   t.run_until([&] { return counts.closed == 1000; }, 60000);
+  t.run_until([&] { return wsc_server_connection_count(s.srv) == 0; }, 10000);
   EXPECT_EQ(wsc_server_connection_count(s.srv), 0u);
   s.close();
   t.close_clean();
