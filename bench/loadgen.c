@@ -8,7 +8,9 @@
  *            is checked against what was sent; reports messages/s, MB/s, latency percentiles.
  * idle:      opens C connections, reports the server's RSS growth per connection (after the
  *            upgrade, and again after one message on each), then a trickle of --rate messages
- *            per second on every connection for -t seconds.
+ *            per second on every connection for -t seconds. The growth is counted from a
+ *            baseline taken once a first (probe) connection has echoed a message, so that
+ *            one-time costs (code paged in, lazy initialisation) are not spread over the C.
  * handshake: keeps --inflight connections opening; each is dropped once open; upgrades/s.
  * --raw:     plain TCP to a raw echo server (the ceiling): the same byte stream, no framing.
  * With --pid, the server's CPU time (all its threads) over the measured window is reported.
@@ -63,6 +65,7 @@ static struct {
   uint64_t hist[64 * 32];
   uint64_t t0_ns, server_cpu0_ns, client_cpu0_ns;
   long rss_base_kb, rss_open_kb, rss_msg_kb;
+  int probing; /* idle mode: only the probe connection (slot 0) is opening */
   uint32_t trickle_next;
   double trickle_due;
   uv_timer_t timer, trickle;
@@ -156,8 +159,17 @@ static void fail_run(const char *why) {
 
 static void send_next(lconn_t *c);
 
+static void start_more(void);
+
 static void got_message(lconn_t *c) {
   uint64_t now = uv_hrtime();
+  if (G.probing && c == &G.lc[0]) { /* the probe's echo: the baseline, then the C connections */
+    G.probing = 0;
+    G.rss_base_kb = server_rss_kb();
+    ++c->received;
+    start_more();
+    return;
+  }
   if (G.phase == PHASE_MEASURE) {
     ++G.msgs;
     ++G.hist[hist_index(now - c->stamps[c->received % G.depth])];
@@ -209,6 +221,10 @@ static void conn_opened(lconn_t *c) {
   if (G.mode == MODE_HANDSHAKE) {
     if (G.phase == PHASE_MEASURE) ++G.msgs;
     wsc_conn_terminate(c->ws);
+    return;
+  }
+  if (G.probing) {
+    send_next(c);
     return;
   }
   start_more();
@@ -313,7 +329,8 @@ static void start_one(lconn_t *c) {
 
 /* Opens connections up to the target, --inflight at a time. */
 static void start_more(void) {
-  while (G.started < G.conns && G.started - G.opened < G.inflight && G.errors == 0) {
+  uint32_t limit = G.probing ? 1 : G.conns;
+  while (G.started < limit && G.started - G.opened < G.inflight && G.errors == 0) {
     lconn_t *c = NULL;
     if (G.mode == MODE_HANDSHAKE) {
       for (uint32_t i = 0; i < G.conns; ++i)
@@ -362,12 +379,12 @@ static void idle_settled(uv_timer_t *t) {
   (void)t;
   G.rss_open_kb = server_rss_kb();
   /* one message on every connection, then measure again */
-  for (uint32_t i = 0; i < G.conns; ++i) send_next(&G.lc[i]);
+  for (uint32_t i = 1; i < G.conns; ++i) send_next(&G.lc[i]);
   uv_timer_start(&G.timer, idle_after_message, 100, 100);
 }
 
 static void idle_after_message(uv_timer_t *t) {
-  for (uint32_t i = 0; i < G.conns; ++i)
+  for (uint32_t i = 1; i < G.conns; ++i)
     if (G.lc[i].received < 1) return; /* not all back yet */
   uv_timer_stop(t);
   G.rss_msg_kb = server_rss_kb();
@@ -395,14 +412,14 @@ static void finish(void) {
          "\"msgs\":%llu,\"msg_per_s\":%.1f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
          "\"p999_us\":%.1f,\"server_cpu_s\":%.4f,\"server_cpu_per_msg_ns\":%.1f,\"client_cpu_s\":%.4f,"
          "\"client_cpu_per_msg_ns\":%.1f",
-         mode, G.raw, G.conns, G.depth, G.size, secs, (unsigned long long)G.msgs, rate,
+         mode, G.raw, G.mode == MODE_IDLE ? G.conns - 1 : G.conns, G.depth, G.size, secs, (unsigned long long)G.msgs, rate,
          rate * (double)G.size / 1e6, percentile_us(0.50), percentile_us(0.99), percentile_us(0.999),
          (double)scpu / 1e9, G.msgs ? (double)scpu / (double)G.msgs : 0.0, (double)ccpu / 1e9,
          G.msgs ? (double)ccpu / (double)G.msgs : 0.0);
   if (G.mode == MODE_IDLE && G.rss_base_kb > 0)
     printf(",\"rss_base_kb\":%ld,\"bytes_per_conn_open\":%.1f,\"bytes_per_conn\":%.1f", G.rss_base_kb,
-           (double)(G.rss_open_kb - G.rss_base_kb) * 1024.0 / G.conns,
-           (double)(G.rss_msg_kb - G.rss_base_kb) * 1024.0 / G.conns);
+           (double)(G.rss_open_kb - G.rss_base_kb) * 1024.0 / (G.conns - 1),
+           (double)(G.rss_msg_kb - G.rss_base_kb) * 1024.0 / (G.conns - 1));
   printf(",\"errors\":%llu,\"mismatches\":%llu}\n", (unsigned long long)G.errors, (unsigned long long)G.mismatches);
   if (G.first_error) fprintf(stderr, "loadgen: %s\n", G.first_error);
   fflush(stdout);
@@ -452,6 +469,10 @@ int main(int argc, char **argv) {
     else usage();
   }
   if (G.url == NULL || G.conns == 0 || G.depth == 0 || G.size == 0) usage();
+  if (G.mode == MODE_IDLE) { /* the probe connection goes first, in slot 0 */
+    G.conns += 1;
+    G.probing = 1;
+  }
   if (G.raw) {
     char host[64];
     int port;
@@ -482,7 +503,6 @@ int main(int argc, char **argv) {
   uv_timer_init(G.uv, &dog);
   uv_timer_start(&dog, watchdog, 100, 100);
   uv_unref((uv_handle_t *)&dog);
-  G.rss_base_kb = server_rss_kb();
   if (G.mode == MODE_HANDSHAKE) {
     G.phase = PHASE_WARMUP;
     uv_timer_start(&G.timer, begin_measure, (uint64_t)(G.warmup * 1000), 0);

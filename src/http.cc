@@ -1,8 +1,8 @@
 #include "http.h"
 
-#include <openssl/evp.h>
-
 #include <cstring>
+
+#include "sha1.h"
 
 namespace wsc {
 
@@ -47,31 +47,41 @@ bool list_has_token(std::string_view value, std::string_view token) {
   return false;
 }
 
+namespace {
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
 std::string base64_encode(const uint8_t *p, size_t n) {
-  std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(&out[0]), p, static_cast<int>(n));
-  out.resize(static_cast<size_t>(len));
+  std::string out;
+  out.reserve(4 * ((n + 2) / 3));
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = uint32_t{p[i]} << 16;
+    if (i + 1 < n) v |= uint32_t{p[i + 1]} << 8;
+    if (i + 2 < n) v |= p[i + 2];
+    out += kBase64[v >> 18];
+    out += kBase64[(v >> 12) & 63];
+    out += i + 1 < n ? kBase64[(v >> 6) & 63] : '=';
+    out += i + 2 < n ? kBase64[v & 63] : '=';
+  }
   return out;
 }
 
 bool websocket_key_valid(std::string_view key) {
   // 16 bytes encode to 22 characters and "==".
   if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
-  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (size_t i = 0; i < 22; ++i)
-    if (std::memchr(alphabet, key[i], 64) == nullptr) return false;
+    if (std::memchr(kBase64, key[i], 64) == nullptr) return false;
   // The last character carries 2 bits; the 4 unused ones must be zero (canonical base64).
-  return (std::strchr(alphabet, key[21]) - alphabet) % 16 == 0;
+  return (std::strchr(kBase64, key[21]) - kBase64) % 16 == 0;
 }
 
 std::string websocket_accept(std::string_view key) {
   static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
   std::string s(key);
   s += guid;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), digest, &len, EVP_sha1(), nullptr);
-  return base64_encode(digest, len);
+  uint8_t digest[kSha1Size];
+  sha1(reinterpret_cast<const uint8_t *>(s.data()), s.size(), digest);
+  return base64_encode(digest, sizeof digest);
 }
 
 const char *status_reason(int status) {
