@@ -45,7 +45,8 @@ void parse(benchmark::State &state, wsc_role_t role) {
   size_t messages = 0;
   wsc::ReceiverConfig cfg;
   cfg.role = role;
-  wsc::Receiver rx(cfg, [](void *ctx, const wsc_parser_event_t &) { ++*static_cast<size_t *>(ctx); }, &messages);
+  cfg.sink = [](void *ctx, const wsc_parser_event_t &) { ++*static_cast<size_t *>(ctx); };
+  wsc::Receiver rx(cfg, &messages);
   for (auto _ : state) {
     size_t used;
     if (rx.feed(stream.data(), stream.size(), &used) != 0) state.SkipWithError("parse error");

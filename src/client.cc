@@ -89,30 +89,30 @@ template <typename Connect>
 void start_socket(wsc_conn_s *c, Connect connect) {
   int fd = -1;
   int rc = connect(&fd);
-  if (fd >= 0) c->loop->adopt_socket(c, fd);
+  if (fd >= 0) c->loop()->adopt_socket(c, fd);
   if (rc == -EINPROGRESS) {
     c->connecting = true;
     if ((rc = c->update_interest()) == 0) return;
     c->connecting = false;
   }
-  c->hs->connect_reported = false;
-  c->hs->connect_status = rc;
-  c->loop->mark_dirty(c);
+  c->hs()->connect_reported = false;
+  c->hs()->connect_status = rc;
+  c->loop()->mark_dirty(c);
 }
 
 // Connected: send the request and give the server handshake_timeout_ms to answer.
 void send_request(wsc_conn_s *c) {
-  c->start_timer(c->hs->handshake_timeout_ms, [](wsc_conn_s *conn) {
+  c->start_timer(c->hs()->handshake_timeout_ms, [](wsc_conn_s *conn) {
     conn->fail(WSC_EHANDSHAKE_TIMEOUT, "Opening handshake has timed out");
   });
-  wsc_buf_t b{reinterpret_cast<const uint8_t *>(c->hs->request.data()), c->hs->request.size()};
+  wsc_buf_t b{reinterpret_cast<const uint8_t *>(c->hs()->request.data()), c->hs()->request.size()};
   c->queue(&b, 1, nullptr);
 }
 
 // Starts connecting to the next resolved address.
 void connect_next(wsc_conn_s *c) {
-  addrinfo *ai = c->hs->next_addr;
-  c->hs->next_addr = ai->ai_next;
+  addrinfo *ai = c->hs()->next_addr;
+  c->hs()->next_addr = ai->ai_next;
   c->is_pipe = false;
   start_socket(c, [&](int *fd) { return wsc::sock::connect_tcp(ai->ai_addr, fd); });
 }
@@ -122,12 +122,12 @@ void connect_next(wsc_conn_s *c) {
 void client_on_connected(wsc_conn_s *c, int status) {
   if (c->finishing) return;
   if (status < 0) {
-    c->loop->unwatch_close(c);
-    if (!c->is_pipe && c->hs->next_addr != nullptr) return connect_next(c);  // the name's next address
+    c->loop()->unwatch_close(c);
+    if (!c->is_pipe && c->hs()->next_addr != nullptr) return connect_next(c);  // the name's next address
     c->fail(wsc::from_uv(status), std::string("connect failed: ") + uv_strerror(status));
     return;
   }
-  if (!c->is_pipe && !(c->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(c->fd, true);
+  if (!c->is_pipe && !(c->cfg->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(c->fd, true);
   send_request(c);
   if (!c->finishing && !c->start_reading()) c->fail(WSC_EIO, "cannot read from the socket");
 }
@@ -136,17 +136,17 @@ namespace {
 
 void on_resolved(uv_getaddrinfo_t *req, int status, addrinfo *res) {
   auto *c = static_cast<wsc_conn_s *>(req->data);
-  c->hs->resolving = false;
-  c->hs->addrs = res;
+  c->hs()->resolving = false;
+  c->hs()->addrs = res;
   if (c->finishing) {
     if (c->open_handles == 0) c->final_event();
     return;
   }
   if (status < 0 || res == nullptr) {
-    c->fail(WSC_ENAME, "getaddrinfo " + c->hs->host + ": " + uv_strerror(status));
+    c->fail(WSC_ENAME, "getaddrinfo " + c->hs()->host + ": " + uv_strerror(status));
     return;
   }
-  c->hs->next_addr = res;
+  c->hs()->next_addr = res;
   connect_next(c);
 }
 
@@ -162,7 +162,7 @@ namespace {
 
 // The GET request of the current hop (RFC 6455 §4.1), with a fresh key.
 bool build_request(wsc_conn_s *c) {
-  Handshake &h = *c->hs;
+  Handshake &h = *c->hs();
   uint8_t nonce[16];
   if (wsc::random_bytes(nonce, sizeof nonce) != 0) return false;
   h.key = wsc::base64_encode(nonce, sizeof nonce);
@@ -174,7 +174,7 @@ bool build_request(wsc_conn_s *c) {
     for (size_t i = 0; i < h.protocols.size(); ++i) req += (i ? ", " : "") + h.protocols[i];
     req += "\r\n";
   }
-  if (c->pmd_configured) req += "Sec-WebSocket-Extensions: " + wsc::pmd_client_offer(c->pmd_cfg) + "\r\n";
+  if (c->cfg->pmd_configured) req += "Sec-WebSocket-Extensions: " + wsc::pmd_client_offer(c->cfg->pmd) + "\r\n";
   for (const auto &kv : h.headers) req += kv.first + ": " + kv.second + "\r\n";
   h.request = req + "\r\n";
   return true;
@@ -190,8 +190,8 @@ void apply_url(Handshake &h, const Url &u) {
 
 // Resolves and connects the current hop (a Unix socket needs neither).
 void start_connect(wsc_conn_s *c) {
-  Handshake &h = *c->hs;
-  if (c->transport) return send_request(c);  // the caller's transport is connected already
+  Handshake &h = *c->hs();
+  if (c->transport()) return send_request(c);  // the caller's transport is connected already
   if (!h.unix_path.empty()) {
     c->is_pipe = true;
     return start_socket(c, [&](int *fd) { return wsc::sock::connect_unix(h.unix_path.c_str(), fd); });
@@ -207,7 +207,7 @@ void start_connect(wsc_conn_s *c) {
   }
   h.gai.data = c;
   h.resolving = true;
-  int rc = uv_getaddrinfo(c->loop->uv, &h.gai, on_resolved, h.host.c_str(), std::to_string(h.port).c_str(), &hints);
+  int rc = uv_getaddrinfo(c->loop()->uv, &h.gai, on_resolved, h.host.c_str(), std::to_string(h.port).c_str(), &hints);
   if (rc != 0) {
     h.resolving = false;
     c->fail(WSC_ENAME, std::string("getaddrinfo: ") + uv_strerror(rc));
@@ -239,13 +239,13 @@ bool is_redirect(int status) {
 
 // Follows a 3xx: checks the limit, loops and schemes; lets the user see it; starts the next hop.
 void follow_redirect(wsc_conn_s *c, const std::string &location, const std::vector<wsc_header_t> &headers) {
-  Handshake &h = *c->hs;
-  if (c->transport) return c->fail(WSC_EREDIRECT, "A transport connection cannot follow a redirect");
-  std::string next = resolve_location(c->url, location);
+  Handshake &h = *c->hs();
+  if (c->transport()) return c->fail(WSC_EREDIRECT, "A transport connection cannot follow a redirect");
+  std::string next = resolve_location(c->url(), location);
   if (++h.redirects > h.max_redirects) return c->fail(WSC_EREDIRECT, "Maximum redirects exceeded");
   for (const auto &v : h.visited)
     if (v == next) return c->fail(WSC_EREDIRECT, "Redirect loop: " + next);
-  if (c->url.rfind("wss://", 0) == 0 && next.rfind("ws://", 0) == 0)
+  if (c->url().rfind("wss://", 0) == 0 && next.rfind("ws://", 0) == 0)
     return c->fail(WSC_EREDIRECT, "Refusing a redirect from wss:// to ws://");
   Url u;
   if (parse_url(next, &u) != 0) return c->fail(WSC_EREDIRECT, "Unsupported redirect URL: " + next);
@@ -256,7 +256,7 @@ void follow_redirect(wsc_conn_s *c, const std::string &location, const std::vect
       if (wsc::iequals(hd[i].first, "Authorization") || wsc::iequals(hd[i].first, "Cookie")) hd.erase(hd.begin() + i);
   }
   h.visited.push_back(next);
-  c->url = next;
+  if (!c->strings.set(PackedStrings::kUrl, next)) return c->fail(WSC_ENOMEM, "out of memory");
   apply_url(h, u);
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_REDIRECT;
@@ -271,23 +271,23 @@ void follow_redirect(wsc_conn_s *c, const std::string &location, const std::vect
   h.http.reset();
   c->stop_timer();
   c->reading = c->blocked = false;
-  c->loop->unwatch_close(c);  // this hop's socket; the next hop gets its own
+  c->loop()->unwatch_close(c);  // this hop's socket; the next hop gets its own
   start_connect(c);
 }
 
 // A new attempt from the client's configuration: a fresh handshake, then resolve and connect.
 void begin_attempt(wsc_conn_s *c) {
-  const ClientConfig &cfg = *c->client;
-  c->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kResponse, 256, 64 * 1024));
-  if (!c->hs) return c->fail(WSC_ENOMEM, "out of memory");
-  Handshake &h = *c->hs;
+  const ClientConfig &cfg = *c->client();
+  c->x->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kResponse, 256, 64 * 1024));
+  if (!c->hs()) return c->fail(WSC_ENOMEM, "out of memory");
+  Handshake &h = *c->hs();
   h.protocols = cfg.protocols;
   h.headers = cfg.headers;
   h.follow_redirects = cfg.follow_redirects;
   h.max_redirects = cfg.max_redirects;
   h.visited.push_back(cfg.url);
   h.handshake_timeout_ms = cfg.handshake_timeout_ms;
-  c->url = cfg.url;
+  if (!c->strings.set(PackedStrings::kUrl, cfg.url)) return c->fail(WSC_ENOMEM, "out of memory");
   Url u;
   parse_url(cfg.url, &u);  // validated by wsc_connect
   apply_url(h, u);
@@ -302,12 +302,12 @@ void begin_attempt(wsc_conn_s *c) {
 }  // namespace
 
 void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest) {
-  const wsc::HttpMessage &m = c->hs->http.msg;
+  const wsc::HttpMessage &m = c->hs()->http.msg;
   if (result != wsc::HttpParser::kDone && m.status == 0)
-    return c->fail(WSC_EBAD_RESPONSE, std::string("Invalid HTTP response: ") + (c->hs->http.error() ? c->hs->http.error() : "truncated"));
+    return c->fail(WSC_EBAD_RESPONSE, std::string("Invalid HTTP response: ") + (c->hs()->http.error() ? c->hs()->http.error() : "truncated"));
   std::vector<wsc_header_t> headers = header_views(m);
   const std::string *location = m.find("Location");
-  if (is_redirect(m.status) && location != nullptr && c->hs->follow_redirects)
+  if (is_redirect(m.status) && location != nullptr && c->hs()->follow_redirects)
     return follow_redirect(c, *location, headers);
   if (m.status != 101) {
     // ws' 'unexpected-response': the answer, then the error.
@@ -329,24 +329,24 @@ void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const
   if (connection == nullptr || !wsc::list_has_token(*connection, "upgrade"))
     return c->fail(WSC_EBAD_RESPONSE, "Invalid Connection header");
   const std::string *accept = m.find("Sec-WebSocket-Accept");
-  if (accept == nullptr || *accept != wsc::websocket_accept(c->hs->key))
+  if (accept == nullptr || *accept != wsc::websocket_accept(c->hs()->key))
     return c->fail(WSC_EBAD_ACCEPT, "Invalid Sec-WebSocket-Accept header");
   const std::string *protocol = m.find("Sec-WebSocket-Protocol");
   if (protocol != nullptr) {
     bool offered = false;
-    for (const auto &p : c->hs->protocols) offered |= p == *protocol;
+    for (const auto &p : c->hs()->protocols) offered |= p == *protocol;
     if (!offered)
-      return c->fail(WSC_EBAD_PROTOCOL, c->hs->protocols.empty() ? "Server sent a subprotocol but none was requested"
+      return c->fail(WSC_EBAD_PROTOCOL, c->hs()->protocols.empty() ? "Server sent a subprotocol but none was requested"
                                                                   : "Server sent an invalid subprotocol");
-    c->protocol = *protocol;
-  } else if (!c->hs->protocols.empty()) {
+    if (!c->strings.set(PackedStrings::kProtocol, *protocol)) return c->fail(WSC_ENOMEM, "out of memory");
+  } else if (!c->hs()->protocols.empty()) {
     return c->fail(WSC_EBAD_PROTOCOL, "Server sent no subprotocol");
   }
   if (const std::string *ext = m.find("Sec-WebSocket-Extensions")) {
-    if (!c->pmd_configured) return c->fail(WSC_EBAD_EXTENSION, "Server indicated an extension that was not requested");
+    if (!c->cfg->pmd_configured) return c->fail(WSC_EBAD_EXTENSION, "Server indicated an extension that was not requested");
     wsc::PmdAgreement agreed;
     std::string why;
-    int rc = wsc::pmd_client_accept(*ext, c->pmd_cfg, &agreed, &why);
+    int rc = wsc::pmd_client_accept(*ext, c->cfg->pmd, &agreed, &why);
     if (rc != 0) return c->fail(rc, why);
     c->pmd_start(agreed, *ext);
   }
@@ -401,22 +401,22 @@ static int connect_common(wsc_conn_t **out, wsc_loop_t *loop, const char *url, c
     headers.emplace_back(name, value);
   }
 
-  auto *c = new (std::nothrow) wsc_conn_s(loop, false, co);
+  std::unique_ptr<ClientConfig> client(new (std::nothrow) ClientConfig(co, loop));
+  if (!client) return WSC_ENOMEM;
+  auto *c = wsc_conn_s::create(&client->conn);
   if (c == nullptr) return WSC_ENOMEM;
+  if (c->extra() == nullptr) {
+    delete c;
+    return WSC_ENOMEM;
+  }
+  c->x->client = std::move(client);
   if (transport && !conn_set_transport(c, transport)) {
     c->finish();
     return WSC_EINVAL;
   }
   c->cb = cb;
   c->user_data = user_data;
-  c->client.reset(new (std::nothrow) ClientConfig());
-  if (!c->client) {
-    c->finish();
-    return WSC_ENOMEM;
-  }
-  ClientConfig &cfg = *c->client;
-  cfg.conn_opts = co;
-  cfg.conn_opts.deflate = nullptr;  // the caller's struct is not kept (the connection copied it)
+  ClientConfig &cfg = *c->client();
   cfg.url = url;
   cfg.protocols = std::move(protocols);
   cfg.headers = std::move(headers);
@@ -447,9 +447,9 @@ int wsc_connect_transport(wsc_conn_t **out, wsc_loop_t *loop, const char *url, c
 
 int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *value) {
   if (conn == nullptr || name == nullptr) return WSC_EINVAL;
-  if (conn->is_server || conn->state != WSC_CONNECTING || !conn->hs || conn->finishing) return WSC_ESTATE;
+  if (conn->is_server || conn->state != WSC_CONNECTING || !conn->hs() || conn->finishing) return WSC_ESTATE;
   if (!wsc::header_name_valid(name) || (value && !wsc::header_value_valid(value))) return WSC_EINVAL;
-  auto &hd = conn->hs->headers;
+  auto &hd = conn->hs()->headers;
   for (size_t i = hd.size(); i-- > 0;)
     if (wsc::iequals(hd[i].first, name)) hd.erase(hd.begin() + i);
   if (value) hd.emplace_back(name, value);
@@ -457,19 +457,19 @@ int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *
 }
 
 bool client_reconnect(wsc_conn_s *c) {
-  const ClientConfig &cfg = *c->client;
-  if (cfg.reconnect_min_ms == 0 || c->user_closed || c->transport) return false;
+  const ClientConfig &cfg = *c->client();
+  if (cfg.reconnect_min_ms == 0 || c->client()->user_closed || c->transport()) return false;
   if (c->close_received && c->peer_code == WSC_CLOSE_NORMAL && !cfg.reconnect_always) return false;
-  if (cfg.reconnect_max_attempts != 0 && c->attempt >= cfg.reconnect_max_attempts) return false;
-  ++c->attempt;
+  if (cfg.reconnect_max_attempts != 0 && c->client()->attempt >= cfg.reconnect_max_attempts) return false;
+  ++c->client()->attempt;
   // Exponential backoff with jitter (0.5x to 1.5x), capped.
-  uint64_t delay = uint64_t{cfg.reconnect_min_ms} << std::min<uint32_t>(c->attempt - 1, 20);
+  uint64_t delay = uint64_t{cfg.reconnect_min_ms} << std::min<uint32_t>(c->client()->attempt - 1, 20);
   uint8_t r[2];
   uint32_t noise = wsc::random_bytes(r, 2) == 0 ? (uint32_t{r[0]} << 8 | r[1]) : 32768;
   delay = delay / 2 + delay * noise / 65536;
   if (delay > cfg.reconnect_max_ms) delay = cfg.reconnect_max_ms;
   if (delay == 0) delay = 1;
-  std::string reason = c->close_received ? c->peer_reason : std::string();
+  std::string reason = c->close_received ? c->peer_reason() : std::string();
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_RECONNECTING;
   ev.code = c->close_received ? c->peer_code : uint32_t{WSC_CLOSE_ABNORMAL};
@@ -477,10 +477,10 @@ bool client_reconnect(wsc_conn_s *c) {
   ev.data = reinterpret_cast<const uint8_t *>(reason.data());
   ev.len = reason.size();
   ev.error = c->end_error;
-  ev.attempt = c->attempt;
+  ev.attempt = c->client()->attempt;
   ev.delay_ms = static_cast<uint32_t>(delay);
   c->emit(ev);
-  if (c->user_closed) return false;  // closed from inside the event
+  if (c->client()->user_closed) return false;  // closed from inside the event
   c->reset_for_reconnect();
   c->start_timer(delay, [](wsc_conn_s *conn) { begin_attempt(conn); });
   return true;

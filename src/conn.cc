@@ -20,18 +20,6 @@ constexpr size_t kMaxHeldBytes = 1024 * 1024;
 // Frames at least this large are written as they are sent (wsc_conn_s::queue), not copied.
 constexpr size_t kDirectWriteBytes = 16 * 1024;
 
-wsc::ReceiverConfig receiver_config(wsc_loop_s *loop, bool is_server, const wsc_conn_options_t &o) {
-  wsc::ReceiverConfig cfg;
-  cfg.pool = &loop->pool;
-  cfg.role = is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT;
-  cfg.assemble = (o.flags & WSC_CONN_NO_ASSEMBLE) == 0;
-  cfg.validate_utf8 = (o.flags & WSC_CONN_SKIP_UTF8) == 0;
-  cfg.max_message = o.max_message_size;
-  cfg.max_frame = o.max_frame_size;
-  cfg.max_fragments = o.max_fragments;
-  return cfg;
-}
-
 // The write queue's first pieces (at most max) as iovecs; total: their bytes.
 size_t gather_iov(const wsc::WriteQueue &q, iovec *iov, size_t max, size_t *total) {
   wsc_buf_t bufs[64];
@@ -48,11 +36,10 @@ void receiver_sink(void *ctx, const wsc_parser_event_t &ev) { static_cast<wsc_co
 
 }  // namespace
 
-wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t &o)
-    : Watched(kConn),
-      loop(l),
-      id(l->next_id++),
-      is_server(server_side),
+ConnConfig::ConnConfig(const wsc_conn_options_t &o, wsc_loop_s *l, wsc_server_s *srv)
+    : loop(l),
+      server(srv),
+      is_server(srv != nullptr),
       flags(o.flags),
       close_timeout_ms(o.close_timeout_ms),
       high_water(o.high_water_mark),
@@ -63,22 +50,88 @@ wsc_conn_s::wsc_conn_s(wsc_loop_s *l, bool server_side, const wsc_conn_options_t
       keepalive_grace_ms(o.keepalive_grace_ms ? o.keepalive_grace_ms : 10000),
       idle_timeout_ms(o.idle_timeout_ms),
       tcp_keepalive_ms(o.tcp_keepalive_ms),
-      pmd_configured(o.deflate != nullptr || !server_side),
-      rx(receiver_config(l, server_side, o), receiver_sink, this),
-      tx(server_side ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (o.flags & WSC_CONN_FRAGMENT) != 0, o.fragment_threshold,
-         sender_write, this),
-      out(&l->pool) {
-  stats.size = sizeof stats;
-  pmd_cfg = WSC_DEFLATE_OPTIONS_INIT;
-  if (o.deflate && wsc::options_read(&pmd_cfg, o.deflate) != 0) pmd_configured = false;
-  if (pmd_cfg.flags & WSC_DEFLATE_DISABLE) pmd_configured = false;
-  open_handles = 1;  // the connection's own reference, dropped after finish()
-  loop->conns[id] = this;
+      fragment_threshold(o.fragment_threshold),
+      pmd_configured(o.deflate != nullptr || srv == nullptr),
+      pmd(WSC_DEFLATE_OPTIONS_INIT) {
+  if (o.deflate && wsc::options_read(&pmd, o.deflate) != 0) pmd_configured = false;
+  if (pmd.flags & WSC_DEFLATE_DISABLE) pmd_configured = false;
+  rx.sink = receiver_sink;
+  rx.pool = &l->pool;
+  rx.role = srv ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT;
+  rx.assemble = (o.flags & WSC_CONN_NO_ASSEMBLE) == 0;
+  rx.validate_utf8 = (o.flags & WSC_CONN_SKIP_UTF8) == 0;
+  rx.max_message = o.max_message_size;
+  rx.max_frame = o.max_frame_size;
+  rx.max_fragments = o.max_fragments;
+}
+
+wsc_conn_s::wsc_conn_s(const ConnConfig *c)
+    : Watched(kConn),
+      is_server(c->is_server),
+      cfg(c),
+      rx(c->rx, this),
+      tx(c->is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (c->flags & WSC_CONN_FRAGMENT) != 0, c->fragment_threshold,
+         sender_write, this) {
+  if (c->server) ++c->server->conn_count;
+}
+
+wsc_conn_s *wsc_conn_s::create(const ConnConfig *cfg) {
+  auto *c = new (cfg->loop->conn_slab) wsc_conn_s(cfg);
+  if (c != nullptr && !cfg->loop->conns.add(c)) {
+    if (cfg->server) --cfg->server->conn_count;
+    delete c;
+    return nullptr;
+  }
+  return c;
+}
+
+ConnExtra *wsc_conn_s::extra() {
+  if (!x) x.reset(new (std::nothrow) ConnExtra());
+  return x.get();
+}
+
+const char *PackedStrings::base() const {
+  if (!on_heap()) return buf_;
+  const char *heap;
+  std::memcpy(&heap, buf_, sizeof heap);
+  return heap;
+}
+
+const char *PackedStrings::get(Which w) const {
+  const char *p = base();
+  for (int i = 0; i < w; ++i) p += std::strlen(p) + 1;
+  return p;
+}
+
+bool PackedStrings::set(Which w, const std::string &value) {
+  std::string all;
+  for (int i = kProtocol; i <= kUrl; ++i) {
+    all += i == w ? value : std::string(get(static_cast<Which>(i)));
+    all += '\0';
+  }
+  if (all.size() <= kInline) {
+    clear();
+    std::memcpy(buf_, all.data(), all.size());
+    return true;
+  }
+  char *heap = static_cast<char *>(std::malloc(all.size()));
+  if (heap == nullptr) return false;
+  std::memcpy(heap, all.data(), all.size());
+  clear();
+  std::memcpy(buf_, &heap, sizeof heap);
+  buf_[kInline] = 1;
+  return true;
+}
+
+void PackedStrings::clear() {
+  if (on_heap()) std::free(const_cast<char *>(base()));
+  std::memset(buf_, 0, sizeof buf_);
 }
 
 wsc_conn_s::~wsc_conn_s() {
-  loop->timer_cancel(this);
-  loop->conns.erase(id);
+  loop()->timer_cancel(this);
+  loop()->conns.remove(this);
+  out.clear(&loop()->pool);  // large buffers go back to the loop's pool
 }
 
 bool wsc_conn_s::start_reading() {
@@ -88,7 +141,7 @@ bool wsc_conn_s::start_reading() {
 
 int wsc_conn_s::update_interest() {
   uint32_t want = (reading && !paused ? uint32_t{EPOLLIN} : 0u) | (blocked || connecting ? uint32_t{EPOLLOUT} : 0u);
-  return loop->watch(this, want);
+  return loop()->watch(this, want);
 }
 
 void wsc_conn_s::on_io(uint32_t events) {
@@ -108,19 +161,19 @@ void wsc_conn_s::read_ready() {
   // Reads while the kernel fills the whole buffer (a few times at most, to be fair to the other
   // sockets); what a read's callbacks send in answer goes out right after it, while it is hot,
   // rather than at the end of the loop pass.
-  if (loop->read_busy) return;  // a nested loop run inside a callback: read on the next pass
-  uint8_t *buf = loop->read_buf.get();
+  if (loop()->read_busy) return;  // a nested loop run inside a callback: read on the next pass
+  uint8_t *buf = loop()->read_buf.get();
   for (int i = 0; i < 4 && fd >= 0 && reading && !paused; ++i) {
-    loop->read_busy = true;
+    loop()->read_busy = true;
     ssize_t n = wsc::sock::recv(fd, buf, wsc::kReadBufferSize);
     if (n > 0) {
       on_data(buf, static_cast<size_t>(n));
-      loop->read_busy = false;
+      loop()->read_busy = false;
       flush_if_dirty();
       if (static_cast<size_t>(n) < wsc::kReadBufferSize) return;
       continue;
     }
-    loop->read_busy = false;
+    loop()->read_busy = false;
     if (n == -EAGAIN) return;
     if (n == 0) {
       reading = false;  // nothing more will come: stop watching for it
@@ -131,51 +184,57 @@ void wsc_conn_s::read_ready() {
   }
 }
 
+bool wsc_conn_s::hold_input(const uint8_t *p, size_t n) {
+  ConnExtra *e = extra();
+  return e != nullptr && e->pending_in.append(p, n, SIZE_MAX);
+}
+
 void wsc_conn_s::feed_frames(uint8_t *p, size_t n) {
-  if (!pending_in.empty() || paused) {  // keep the order: what was read before goes first
-    if (!pending_in.append(p, n, SIZE_MAX)) return fail(WSC_ENOMEM, "out of memory");
+  if (has_pending_in() || paused) {  // keep the order: what was read before goes first
+    if (!hold_input(p, n)) return fail(WSC_ENOMEM, "out of memory");
     return process_pending();
   }
   size_t used = 0;
   rx.feed(p, n, &used);
   // Paused by a callback: keep the rest (only it: the read buffer is the loop's) for resume.
-  if (used < n && paused && !finishing && !pending_in.append(p + used, n - used, SIZE_MAX))
-    fail(WSC_ENOMEM, "out of memory");
+  if (used < n && paused && !finishing && !hold_input(p + used, n - used)) fail(WSC_ENOMEM, "out of memory");
 }
 
 void wsc_conn_s::process_pending() {
-  while (!pending_in.empty() && !paused && !finishing) {
+  while (has_pending_in() && !paused && !finishing) {
+    wsc::ByteBuffer &pending = x->pending_in;
     wsc::ByteBuffer batch;
-    batch.swap(pending_in);
+    batch.swap(pending);
     size_t used = 0;
     rx.feed(batch.data(), batch.size(), &used);
     if (used < batch.size() && paused && !finishing) {
       wsc::ByteBuffer rest;
       if (!rest.append(batch.data() + used, batch.size() - used, SIZE_MAX) ||
-          !rest.append(pending_in.data(), pending_in.size(), SIZE_MAX))
+          !rest.append(pending.data(), pending.size(), SIZE_MAX))
         return fail(WSC_ENOMEM, "out of memory");
-      rest.swap(pending_in);
+      rest.swap(pending);
     }
   }
 }
 
 void wsc_conn_s::on_data(uint8_t *p, size_t n) {
-  stats.bytes_in += n;
-  // Any bytes from the peer show it is alive (WebSocket-Node's keepalive does the same).
-  last_activity = uv_now(loop->uv);
-  keepalive_ping_at = 0;
-  idle_notified = false;
+  bytes_in += n;
+  if (x) {  // any bytes from the peer show it is alive (WebSocket-Node's keepalive does the same)
+    x->last_activity = uv_now(loop()->uv);
+    x->keepalive_ping_at = 0;
+    x->idle_notified = false;
+  }
   if (finishing) return;
   if (state == WSC_CONNECTING) {
-    if (request != nullptr) {  // the server is deciding: keep what arrives (bounded)
+    if (hs() && hs()->deferred_request != nullptr) {  // the server is deciding: keep what arrives (bounded)
       std::string &held = *server_request_rest(this);
       if (held.size() + n > kMaxHeldBytes) return fail(WSC_EBAD_REQUEST, "too much data before the upgrade");
       held.append(reinterpret_cast<const char *>(p), n);
       return;
     }
-    if (!hs) return;
+    if (!hs()) return;
     size_t used = 0;
-    auto r = hs->http.feed(reinterpret_cast<const char *>(p), n, &used);
+    auto r = hs()->http.feed(reinterpret_cast<const char *>(p), n, &used);
     if (r == wsc::HttpParser::kNeedMore) return;
     std::string rest(reinterpret_cast<const char *>(p) + used, n - used);
     if (is_server)
@@ -191,8 +250,8 @@ void wsc_conn_s::on_data(uint8_t *p, size_t n) {
 
 void wsc_conn_s::on_eof() {
   if (finishing) return;
-  if (state == WSC_CONNECTING && !is_server && hs) {
-    client_handle_response(this, hs->http.finish(), "");
+  if (state == WSC_CONNECTING && !is_server && hs()) {
+    client_handle_response(this, hs()->http.finish(), "");
     return;
   }
   // RFC 6455 §7.1.1: the TCP connection closing after both close frames is a clean close.
@@ -226,46 +285,42 @@ int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key
       if (rc > 0) {
         size_t w = static_cast<size_t>(rc);
         size_t from_queue = w < before ? w : before;
-        out.consume(from_queue);
+        out.consume(from_queue, &loop()->pool);
         written += w;
-        stats.bytes_out = written;
         taken = w - from_queue;
       }
     }
   }
-  // What the kernel did not take is copied (and masked, for a client) into the queue.
+  // What the kernel did not take is copied (and masked, for a client()) into the queue.
   for (uint32_t i = 0; i < n; ++i) {
     size_t len = bufs[i].len, skip = taken < len ? taken : len;
     taken -= skip;
-    if (!out.append_masked(bufs[i].base + skip, len - skip, i == 1 ? mask_key : nullptr)) {
+    if (!out.append_masked(bufs[i].base + skip, len - skip, i == 1 ? mask_key : nullptr, &loop()->pool)) {
       end_error = WSC_ENOMEM;
       return WSC_ENOMEM;
     }
   }
-  queued += total;
-  loop->mark_dirty(this);  // the flush reports what was written
+  loop()->mark_dirty(this);  // the flush reports what was written
   return 0;
 }
 
 void wsc_conn_s::queue_shared(wsc::SharedFrame *f) {
   out.append_shared(f);
-  queued += f->len;
-  loop->mark_dirty(this);
+  loop()->mark_dirty(this);
 }
 
 void wsc_conn_s::wrote(size_t n) {
-  out.consume(n);
+  out.consume(n, &loop()->pool);
   written += n;
-  stats.bytes_out = written;
   complete_upto(written, 0);
   after_progress();
 }
 
 void wsc_conn_s::flush() {
-  if (!pending_in.empty() && !paused) process_pending();  // resumed: deliver what waited
-  if (hs && !hs->connect_reported) {  // a connect that finished inside the call that began it
-    hs->connect_reported = true;
-    return client_on_connected(this, hs->connect_status);
+  if (has_pending_in() && !paused) process_pending();  // resumed: deliver what waited
+  if (hs() && !hs()->connect_reported) {  // a connect that finished inside the call that began it
+    hs()->connect_reported = true;
+    return client_on_connected(this, hs()->connect_status);
   }
   if (finishing || blocked || connecting || !has_io()) return;
   if (!completions.empty() && completions.front().end <= written) {  // written by queue()
@@ -277,12 +332,12 @@ void wsc_conn_s::flush() {
     after_flush();
     return;
   }
-  if (transport) {  // the caller's transport takes everything, now
+  if (wsc_transport_t *t = transport()) {  // the caller's transport takes everything, now
     while (!out.empty() && !finishing) {
       wsc_buf_t bufs[64];
       size_t total = 0;
       size_t n = out.gather(bufs, 64, &total);
-      int rc = transport->write(this, bufs, static_cast<uint32_t>(n), transport->transport_data);
+      int rc = t->write(this, bufs, static_cast<uint32_t>(n), t->transport_data);
       if (rc < 0) return fail(rc, std::string("transport write failed: ") + wsc_strerror(rc));
       wrote(total);
     }
@@ -316,8 +371,8 @@ void wsc_conn_s::after_flush() {
   // closes the TCP connection first) and waits for the peer's.
   if (!shutdown_after_flush || shutdown_sent || finishing || !out.empty() || blocked) return;
   shutdown_sent = true;
-  if (transport) {
-    if (transport->shutdown) transport->shutdown(this, transport->transport_data);
+  if (wsc_transport_t *t = transport()) {
+    if (t->shutdown) t->shutdown(this, t->transport_data);
     return;
   }
   if (::shutdown(fd, SHUT_WR) != 0) finish();
@@ -332,7 +387,7 @@ void wsc_conn_s::complete_upto(uint64_t written_total, int status) {
 }
 
 void wsc_conn_s::after_progress() {
-  if (!backpressure || finishing || buffered() > low_water) return;
+  if (!backpressure || finishing || buffered() > cfg->low_water) return;
   backpressure = false;
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_DRAIN;
@@ -340,9 +395,9 @@ void wsc_conn_s::after_progress() {
 }
 
 int wsc_conn_s::admit_send() {
-  if (max_buffered == 0 || buffered() <= max_buffered) return 0;
+  if (cfg->max_buffered == 0 || buffered() <= cfg->max_buffered) return 0;
   // A consumer this slow would make the queue grow without end: apply the policy.
-  if (overflow_policy == WSC_OVERFLOW_CLOSE && !close_sent)
+  if (cfg->overflow_policy == WSC_OVERFLOW_CLOSE && !close_sent)
     begin_close(WSC_CLOSE_POLICY_VIOLATION, reinterpret_cast<const uint8_t *>("send queue is full"), 18, false);
   return WSC_EQUEUEFULL;
 }
@@ -355,8 +410,8 @@ int wsc_conn_s::begin_close(uint32_t code, const uint8_t *reason, size_t len, bo
   }
   state = WSC_CLOSING;
   if (fin_after_flush) shutdown_after_flush = true;
-  loop->mark_dirty(this);
-  start_timer(close_timeout_ms, [](wsc_conn_s *c) { c->finish(); });
+  loop()->mark_dirty(this);
+  start_timer(cfg->close_timeout_ms, [](wsc_conn_s *c) { c->finish(); });
   return 0;
 }
 
@@ -364,46 +419,49 @@ void wsc_conn_s::emit(wsc_conn_event_t &ev) {
   if (cb && !final_done) cb(this, &ev, user_data);
 }
 
-void wsc_conn_s::pmd_start(const wsc::PmdAgreement &a, const std::string &response) {
+bool wsc_conn_s::pmd_start(const wsc::PmdAgreement &a, const std::string &response) {
+  ConnExtra *e = extra();
+  if (e == nullptr || !strings.set(PackedStrings::kExtensions, response)) return false;
   // Our compressor obeys the limits set for our side; our inflater takes any window.
-  int level = pmd_cfg.level;
-  int mem = pmd_cfg.mem_level ? static_cast<int>(pmd_cfg.mem_level) : 8;
+  int level = cfg->pmd.level;
+  int mem = cfg->pmd.mem_level ? static_cast<int>(cfg->pmd.mem_level) : 8;
   int bits = is_server ? a.server_max_window_bits : a.client_max_window_bits;
   bool our_no_ctx = is_server ? a.server_no_context_takeover : a.client_no_context_takeover;
   bool peer_no_ctx = is_server ? a.client_no_context_takeover : a.server_no_context_takeover;
   if (our_no_ctx) {
-    compressor = loop->shared_deflater(level, mem, bits);
+    e->compressor = loop()->shared_deflater(level, mem, bits);
   } else {
-    deflater.reset(new wsc::Deflater(level, mem, bits, false));
-    compressor = deflater.get();
+    e->deflater.reset(new wsc::Deflater(level, mem, bits, false));
+    e->compressor = e->deflater.get();
   }
-  inflater.reset(new wsc::Inflater(peer_no_ctx));
-  rx.set_filter(inflater.get());
+  e->inflater.reset(new wsc::Inflater(peer_no_ctx));
+  rx.set_filter(e->inflater.get());
   rx.set_allow_rsv1(true);
-  extensions = response;
+  return true;
 }
 
 void wsc_conn_s::liveness() {
-  if (state != WSC_OPEN || finishing) return;
-  const uint64_t now = uv_now(loop->uv);
-  if (keepalive_ms != 0) {
-    if (keepalive_ping_at != 0 && now >= keepalive_ping_at + keepalive_grace_ms) {
-      keepalive_ping_at = 0;
-      if (!(flags & WSC_CONN_KEEPALIVE_NO_DROP)) return fail(WSC_ETIMEDOUT, "Peer not responding");
+  if (state != WSC_OPEN || finishing || !x) return;
+  ConnExtra &e = *x;  // allocated by open() for a connection with liveness settings
+  const uint64_t now = uv_now(loop()->uv);
+  if (cfg->keepalive_ms != 0) {
+    if (e.keepalive_ping_at != 0 && now >= e.keepalive_ping_at + cfg->keepalive_grace_ms) {
+      e.keepalive_ping_at = 0;
+      if (!(cfg->flags & WSC_CONN_KEEPALIVE_NO_DROP)) return fail(WSC_ETIMEDOUT, "Peer not responding");
       wsc_conn_event_t ev{};
       ev.type = WSC_EV_TIMEOUT;
       ev.code = 1;
       emit(ev);
       if (state != WSC_OPEN || finishing) return;
-    } else if (keepalive_ping_at == 0 && now >= last_activity + keepalive_ms) {
+    } else if (e.keepalive_ping_at == 0 && now >= e.last_activity + cfg->keepalive_ms) {
       if (tx.ping(nullptr, 0) == 0) {
-        keepalive_ping_at = now;
-        ping_sent_ns = uv_hrtime();
+        e.keepalive_ping_at = now;
+        e.ping_sent_ns = uv_hrtime();
       }
     }
   }
-  if (idle_timeout_ms != 0 && !idle_notified && now >= last_activity + idle_timeout_ms) {
-    idle_notified = true;
+  if (cfg->idle_timeout_ms != 0 && !e.idle_notified && now >= e.last_activity + cfg->idle_timeout_ms) {
+    e.idle_notified = true;
     wsc_conn_event_t ev{};
     ev.type = WSC_EV_TIMEOUT;
     emit(ev);
@@ -411,27 +469,31 @@ void wsc_conn_s::liveness() {
   }
   // The next moment something may be due.
   uint64_t next = UINT64_MAX;
-  if (keepalive_ms != 0)
-    next = keepalive_ping_at ? keepalive_ping_at + keepalive_grace_ms : last_activity + keepalive_ms;
-  if (idle_timeout_ms != 0 && !idle_notified) next = std::min(next, last_activity + idle_timeout_ms);
+  if (cfg->keepalive_ms != 0)
+    next = e.keepalive_ping_at ? e.keepalive_ping_at + cfg->keepalive_grace_ms : e.last_activity + cfg->keepalive_ms;
+  if (cfg->idle_timeout_ms != 0 && !e.idle_notified) next = std::min(next, e.last_activity + cfg->idle_timeout_ms);
   if (next == UINT64_MAX) return;
   start_timer(next > now ? next - now : 1, [](wsc_conn_s *c) { c->liveness(); });
 }
 
 void wsc_conn_s::open(const std::string &rest) {
-  hs.reset();
   stop_timer();
+  if (x) x->hs.reset();
+  if (x && x->idle(*cfg)) x.reset();  // an idle connection holds no more than it needs
   state = WSC_OPEN;
-  last_activity = uv_now(loop->uv);
-  if (tcp_keepalive_ms != 0 && !is_pipe && fd >= 0) wsc::sock::set_keepalive(fd, true, tcp_keepalive_ms / 1000);
-  if (keepalive_ms != 0 || idle_timeout_ms != 0) liveness();
-  attempt = 0;
+  if (cfg->liveness()) {
+    if (extra() == nullptr) return fail(WSC_ENOMEM, "out of memory");
+    x->last_activity = uv_now(loop()->uv);
+  }
+  if (cfg->tcp_keepalive_ms != 0 && !is_pipe && fd >= 0) wsc::sock::set_keepalive(fd, true, cfg->tcp_keepalive_ms / 1000);
+  if (cfg->liveness()) liveness();
+  if (client()) client()->attempt = 0;
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_OPEN;
   emit(ev);
-  if (client && !offline.empty() && state == WSC_OPEN && !finishing) {
-    offline_bytes = 0;
-    replay(offline);
+  if (client() && !client()->offline.empty() && state == WSC_OPEN && !finishing) {
+    client()->offline_bytes = 0;
+    replay(client()->offline);
   }
   if (!rest.empty() && !finishing && state == WSC_OPEN) {
     std::string copy = rest;  // the receiver unmasks in place
@@ -447,24 +509,24 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
   ev.len = pe.len;
   switch (pe.type) {
     case WSC_PARSER_MESSAGE:
-      ++stats.messages_in;
+      ++messages_in;
       ev.type = WSC_EV_MESSAGE;
       emit(ev);
       break;
     case WSC_PARSER_FRAGMENT:
-      if (pe.flags & WSC_FRAME_FIN) ++stats.messages_in;
+      if (pe.flags & WSC_FRAME_FIN) ++messages_in;
       ev.type = WSC_EV_FRAGMENT;
       emit(ev);
       break;
     case WSC_PARSER_PING:
-      if (!(flags & WSC_CONN_NO_AUTO_PONG) && state == WSC_OPEN) tx.pong(pe.data, pe.len);
+      if (!(cfg->flags & WSC_CONN_NO_AUTO_PONG) && state == WSC_OPEN) tx.pong(pe.data, pe.len);
       ev.type = WSC_EV_PING;
       emit(ev);
       break;
     case WSC_PARSER_PONG:
-      if (ping_sent_ns != 0) {
-        rtt_us = static_cast<int64_t>((uv_hrtime() - ping_sent_ns) / 1000);
-        ping_sent_ns = 0;
+      if (x && x->ping_sent_ns != 0) {
+        x->rtt_us = static_cast<int64_t>((uv_hrtime() - x->ping_sent_ns) / 1000);
+        x->ping_sent_ns = 0;
       }
       ev.type = WSC_EV_PONG;
       emit(ev);
@@ -473,7 +535,7 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
       // RFC 6455 §5.5.1: answer a close frame with one (echoing the code), unless already sent.
       close_received = true;
       peer_code = pe.close_code;
-      peer_reason.assign(reinterpret_cast<const char *>(pe.data), pe.len);
+      if (pe.len > 0 && extra() != nullptr) x->peer_reason.assign(reinterpret_cast<const char *>(pe.data), pe.len);
       // The server closes the TCP connection first (RFC 6455 §7.1.1); a client waits for it.
       begin_close(pe.close_code == WSC_CLOSE_NO_STATUS ? 0 : pe.close_code, nullptr, 0, is_server);
       break;
@@ -494,10 +556,13 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
 
 void wsc_conn_s::start_timer(uint64_t ms, void (*fn)(wsc_conn_s *)) {
   if (finishing) return;
-  loop->timer_set(this, ms, fn);
+  // Out of memory for the timer's state: what was to wait happens now (a close timeout ends
+  // the connection early; the other timers' connections hold their state already).
+  if (extra() == nullptr) return fn(this);
+  loop()->timer_set(this, ms, fn);
 }
 
-void wsc_conn_s::stop_timer() { loop->timer_cancel(this); }
+void wsc_conn_s::stop_timer() { loop()->timer_cancel(this); }
 
 void wsc_conn_s::fail(int err, const std::string &message) {
   if (finishing) return;
@@ -516,13 +581,13 @@ void wsc_conn_s::finish() {
   if (state != WSC_CLOSED) state = WSC_CLOSING;
   rx.pause();
   tx.stop();
-  if (hs && hs->resolving) uv_cancel(reinterpret_cast<uv_req_t *>(&hs->gai));
-  loop->timer_cancel(this);
-  loop->release_later(this);  // the final event comes on a later pass
-  loop->unwatch_close(this);
-  if (transport && !transport_closed) {
-    transport_closed = true;
-    if (transport->close) transport->close(this, transport->transport_data);
+  if (hs() && hs()->resolving) uv_cancel(reinterpret_cast<uv_req_t *>(&hs()->gai));
+  loop()->timer_cancel(this);
+  loop()->release_later(this);  // the final event comes on a later pass
+  loop()->unwatch_close(this);
+  if (wsc_transport_t *t = transport(); t != nullptr && !x->transport_closed) {
+    x->transport_closed = true;
+    if (t->close) t->close(this, t->transport_data);
   }
 }
 
@@ -531,28 +596,17 @@ void wsc_conn_s::reset_for_reconnect() {
   finishing = final_done = false;
   close_sent = close_received = shutdown_after_flush = shutdown_sent = was_clean = false;
   peer_code = WSC_CLOSE_NO_STATUS;
-  peer_reason.clear();
   end_error = 0;
   backpressure = paused = reading = blocked = connecting = false;
-  pending_in.release();
-  out.clear();
+  out.clear(&loop()->pool);
   is_pipe = false;
-  protocol.clear();
-  extensions.clear();
-  hs.reset();
-  deflater.reset();
-  compressor = nullptr;
-  inflater.reset();
-  compressing = false;
-  keepalive_ping_at = 0;
-  idle_notified = false;
-  ping_sent_ns = 0;
+  strings.clear();  // the attempt sets the URL again
   rx.~Receiver();
-  const wsc_conn_options_t &opts = client->conn_opts;  // only clients reconnect
-  new (&rx) wsc::Receiver(receiver_config(loop, is_server, opts), receiver_sink, this);
+  new (&rx) wsc::Receiver(cfg->rx, this);
   tx.~Sender();
-  new (&tx) wsc::Sender(is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (opts.flags & WSC_CONN_FRAGMENT) != 0,
-                        opts.fragment_threshold, sender_write, this);
+  new (&tx) wsc::Sender(WSC_ROLE_CLIENT, (cfg->flags & WSC_CONN_FRAGMENT) != 0, cfg->fragment_threshold, sender_write,
+                        this);
+  x->reset_session();  // a client always has x (it holds the ClientConfig)
   open_handles = 1;
 }
 
@@ -582,23 +636,24 @@ void wsc_conn_s::fail_stored(wsc::Fifo<StoredSend> &queue, int err) {
 }
 
 void wsc_conn_s::final_event() {
-  if (hs && hs->resolving) return;  // the resolver's callback finishes the job
+  if (hs() && hs()->resolving) return;  // the resolver's callback finishes the job
   complete_upto(UINT64_MAX, end_error ? end_error : WSC_ECLOSED);
-  fail_stored(deferred, WSC_ECLOSED);  // sends that waited behind a compression get their error too
-  if (client && client_reconnect(this)) return;  // the same connection tries again
+  if (x) fail_stored(x->deferred, WSC_ECLOSED);  // sends that waited behind a compression get their error too
+  if (client() && client_reconnect(this)) return;  // the same connection tries again
   state = WSC_CLOSED;
-  fail_stored(offline, WSC_ECLOSED);
-  if (request != nullptr) server_request_gone(this);
-  if (server) server->conn_gone(this);
+  if (client()) fail_stored(client()->offline, WSC_ECLOSED);
+  if (hs() && hs()->deferred_request != nullptr) server_request_gone(this);
+  if (server()) server()->conn_gone(this);
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_CLOSE;
   ev.code = close_received ? peer_code : uint32_t{WSC_CLOSE_ABNORMAL};
   ev.was_clean = was_clean ? 1 : 0;
-  ev.data = reinterpret_cast<const uint8_t *>(peer_reason.data());
-  ev.len = close_received ? peer_reason.size() : 0;
+  const std::string *reason = x ? &x->peer_reason : nullptr;
+  ev.data = reason ? reinterpret_cast<const uint8_t *>(reason->data()) : nullptr;
+  ev.len = close_received && reason ? reason->size() : 0;
   if (announced || !is_server) emit(ev);
   final_done = true;
-  wsc_server_s *srv = server;
+  wsc_server_s *srv = server();
   delete this;
   if (srv) srv->maybe_final();
 }
@@ -620,14 +675,14 @@ void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *user_data) {
 template <typename Produce>
 static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_data, Produce produce) {
   if (conn == nullptr) return WSC_EINVAL;
-  if (conn->state != WSC_OPEN || conn->finishing || !conn->offline.empty()) return WSC_ESTATE;
+  if (conn->state != WSC_OPEN || conn->finishing || (conn->client() && !conn->client()->offline.empty())) return WSC_ESTATE;
   int rc = conn->admit_send();
   if (rc == 0) rc = produce();
   if (rc != 0) return rc;
   if (conn->end_error == WSC_ENOMEM) return WSC_ENOMEM;
-  if (message) ++conn->stats.messages_out;
-  if (cb != nullptr && !conn->completions.emplace_back(Completion{conn->queued, cb, user_data})) return WSC_ENOMEM;
-  if (conn->high_water != 0 && conn->buffered() >= conn->high_water) {
+  if (message) ++conn->messages_out;
+  if (cb != nullptr && !conn->completions.emplace_back(Completion{conn->queued(), cb, user_data})) return WSC_ENOMEM;
+  if (conn->cfg->high_water != 0 && conn->buffered() >= conn->cfg->high_water) {
     conn->backpressure = true;
     return WSC_SEND_BACKPRESSURE;
   }
@@ -657,58 +712,59 @@ struct CompressJob {
 void compress_done(uv_work_t *req, int status) {
   std::unique_ptr<CompressJob> job(static_cast<CompressJob *>(req->data));
   --job->loop->jobs;
-  auto it = job->loop->conns.find(job->conn_id);
-  wsc_conn_s *c = it == job->loop->conns.end() ? nullptr : it->second;
+  wsc_conn_s *c = job->loop->conns.find(job->conn_id);
   if (c == nullptr || c->finishing) {  // the connection ended meanwhile
     if (job->cb) job->cb(c, WSC_ECLOSED, job->user_data);
     return;
   }
+  ConnExtra &e = *c->x;  // it holds the compressor that started the job
   if (job->own) {
-    c->deflater = std::move(job->own);
-    c->compressor = c->deflater.get();
+    e.deflater = std::move(job->own);
+    e.compressor = e.deflater.get();
   }
-  c->offloading = false;
+  e.offloading = false;
   int rc = status != 0 ? WSC_EIO : job->rc;
   if (rc == 0) {
     rc = wsc_conn_send_compressed(c, job->opcode, job->out.data(), job->out.size(), job->cb, job->user_data);
   }
   if (rc < 0 && job->cb) job->cb(c, rc, job->user_data);
-  c->replay(c->deferred);
+  c->replay(e.deferred);
 }
 
 }  // namespace
 
 int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags, wsc_send_cb cb,
                   void *user_data) {
-  if (conn && conn->offloading && conn->state == WSC_OPEN && !conn->finishing) {
+  ConnExtra *e = conn ? conn->x.get() : nullptr;  // with a compressor, if negotiated
+  if (e && e->offloading && conn->state == WSC_OPEN && !conn->finishing) {
     // A large message ahead is being compressed: keep the order.
     if ((data == nullptr && len > 0) || (flags & ~(WSC_SEND_MORE | WSC_SEND_NO_COMPRESS))) return WSC_EINVAL;
-    if (!conn->deferred.emplace_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data))) return WSC_ENOMEM;
+    if (!e->deferred.emplace_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data))) return WSC_ENOMEM;
     return 0;
   }
-  if (conn && conn->state == WSC_OPEN && !conn->finishing && !conn->tx.in_message() && !(flags & WSC_SEND_MORE) &&
-      len >= kOffloadBytes && conn->compressor && conn->compressor->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
-      len >= conn->pmd_cfg.threshold && (opcode == WSC_OP_TEXT || opcode == WSC_OP_BINARY) && data != nullptr &&
+  if (e && conn->state == WSC_OPEN && !conn->finishing && !conn->tx.in_message() && !(flags & WSC_SEND_MORE) &&
+      len >= kOffloadBytes && e->compressor && e->compressor->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
+      len >= conn->cfg->pmd.threshold && (opcode == WSC_OP_TEXT || opcode == WSC_OP_BINARY) && data != nullptr &&
       conn->admit_send() == 0) {
     auto *job = new (std::nothrow) CompressJob();
     if (job == nullptr) return WSC_ENOMEM;
     job->req.data = job;
-    job->loop = conn->loop;
+    job->loop = conn->loop();
     job->conn_id = conn->id;
     job->opcode = opcode;
     job->data.assign(static_cast<const char *>(data), len);
     job->cb = cb;
     job->user_data = user_data;
-    if (conn->compressor->shared()) {
-      int mem = conn->pmd_cfg.mem_level ? static_cast<int>(conn->pmd_cfg.mem_level) : 8;
-      job->temp.reset(new wsc::Deflater(conn->pmd_cfg.level, mem, conn->compressor->window_bits(), true));
+    if (e->compressor->shared()) {
+      int mem = conn->cfg->pmd.mem_level ? static_cast<int>(conn->cfg->pmd.mem_level) : 8;
+      job->temp.reset(new wsc::Deflater(conn->cfg->pmd.level, mem, e->compressor->window_bits(), true));
     } else {
-      job->own = std::move(conn->deflater);
-      conn->compressor = nullptr;
+      job->own = std::move(e->deflater);
+      e->compressor = nullptr;
     }
-    conn->offloading = true;
-    ++conn->loop->jobs;
-    uv_queue_work(conn->loop->uv, &job->req,
+    e->offloading = true;
+    ++conn->loop()->jobs;
+    uv_queue_work(conn->loop()->uv, &job->req,
                   [](uv_work_t *req) {
                     auto *j = static_cast<CompressJob *>(req->data);
                     wsc::Deflater *d = j->own ? j->own.get() : j->temp.get();
@@ -717,13 +773,14 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
                   compress_done);
     return 0;
   }
-  if (conn && conn->client && conn->client->offline_queue_bytes != 0 && !conn->user_closed &&
-      (conn->state == WSC_CONNECTING || !conn->offline.empty())) {
+  ClientConfig *cl = conn ? conn->client() : nullptr;
+  if (cl && cl->offline_queue_bytes != 0 && !cl->user_closed &&
+      (conn->state == WSC_CONNECTING || !cl->offline.empty())) {
     // Not connected (yet, or again): the message waits for the next OPEN, within its bound.
     if ((data == nullptr && len > 0) || (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY)) return WSC_EINVAL;
-    if (conn->offline_bytes + len > conn->client->offline_queue_bytes) return WSC_EQUEUEFULL;
-    if (!conn->offline.emplace_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data))) return WSC_ENOMEM;
-    conn->offline_bytes += len;
+    if (cl->offline_bytes + len > cl->offline_queue_bytes) return WSC_EQUEUEFULL;
+    if (!cl->offline.emplace_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data))) return WSC_ENOMEM;
+    cl->offline_bytes += len;
     return 0;
   }
   if (flags & ~(WSC_SEND_MORE | WSC_SEND_NO_COMPRESS)) return WSC_EINVAL;
@@ -733,13 +790,14 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
     // RFC 7692: compress when negotiated and usable, the message is big enough (its first
     // fragment decides for a stream) and the caller did not say no. A streamed message does not
     // use the loop's shared compressor: another connection's message could come in between.
+    if (e == nullptr) return conn->tx.send(opcode, p, len, more);
     if (!conn->tx.in_message())
-      conn->compressing = conn->compressor && conn->compressor->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
-                          len >= conn->pmd_cfg.threshold && !(more && conn->compressor->shared());
-    if (!conn->compressing) return conn->tx.send(opcode, p, len, more);
-    wsc::ByteBuffer &z = conn->loop->deflate_out;
+      e->compressing = e->compressor && e->compressor->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
+                       len >= conn->cfg->pmd.threshold && !(more && e->compressor->shared());
+    if (!e->compressing) return conn->tx.send(opcode, p, len, more);
+    wsc::ByteBuffer &z = conn->loop()->deflate_out;
     z.clear();
-    int rc = conn->compressor->compress(p, len, more == 0, z);
+    int rc = e->compressor->compress(p, len, more == 0, z);
     if (rc == 0) rc = conn->tx.send(opcode, z.data(), z.size(), more | WSC_SEND_COMPRESSED);
     z.clear_and_trim(1 << 20);
     return rc;
@@ -754,7 +812,7 @@ int wsc_conn_send_compressed(wsc_conn_t *conn, uint32_t opcode, const uint8_t *z
 int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data) {
   return conn_send(conn, false, cb, user_data, [&] {
     int rc = conn->tx.ping(static_cast<const uint8_t *>(data), len);
-    if (rc == 0) conn->ping_sent_ns = uv_hrtime();
+    if (rc == 0 && conn->extra() != nullptr) conn->x->ping_sent_ns = uv_hrtime();  // for the RTT
     return rc;
   });
 }
@@ -766,7 +824,7 @@ int wsc_conn_pong(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb
 namespace {
 
 struct ThreadSend {
-  uint64_t id;
+  uint64_t id = 0;  // set by the loop's table
   uint32_t opcode;
   std::string data;
   wsc_send_cb cb;
@@ -786,13 +844,13 @@ int wsc_conn_send_threadsafe(wsc_loop_t *loop, uint64_t conn_id, uint32_t opcode
       loop,
       [](wsc_loop_t *l, void *ud) {
         std::unique_ptr<ThreadSend> j(static_cast<ThreadSend *>(ud));
-        auto it = l->conns.find(j->id);
-        if (it == l->conns.end()) {
+        wsc_conn_s *c = l->conns.find(j->id);
+        if (c == nullptr) {
           if (j->cb) j->cb(nullptr, WSC_ENOTFOUND, j->user_data);
           return;
         }
-        int r = wsc_conn_send(it->second, j->opcode, j->data.data(), j->data.size(), 0, j->cb, j->user_data);
-        if (r < 0 && j->cb) j->cb(it->second, r, j->user_data);  // queued (0 or backpressure): cb comes later
+        int r = wsc_conn_send(c, j->opcode, j->data.data(), j->data.size(), 0, j->cb, j->user_data);
+        if (r < 0 && j->cb) j->cb(c, r, j->user_data);  // queued (0 or backpressure): cb comes later
       },
       job);
   if (rc != 0) delete job;
@@ -801,17 +859,17 @@ int wsc_conn_send_threadsafe(wsc_loop_t *loop, uint64_t conn_id, uint32_t opcode
 
 int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t reason_len) {
   if (conn == nullptr) return WSC_EINVAL;
-  conn->user_closed = true;  // also from inside RECONNECTING: no further attempt
+  if (conn->client()) conn->client()->user_closed = true;  // also from inside RECONNECTING: no further attempt
   if (conn->finishing || conn->state == WSC_CLOSED) return WSC_ESTATE;
   if (conn->state == WSC_CONNECTING) {
     conn->fail(WSC_ECLOSED, "WebSocket was closed before the connection was established");
     return 0;
   }
   if (conn->close_sent) return WSC_ESTATE;
-  if (conn->offloading) {  // the close goes after the message being compressed
+  if (conn->x && conn->x->offloading) {  // the close goes after the message being compressed
     int rc = conn->tx.check_close(code, static_cast<const uint8_t *>(reason), reason_len);
     if (rc != 0) return rc;
-    if (!conn->deferred.emplace_back(StoredSend::make(true, 0, 0, code, reason, reason_len, nullptr, nullptr))) return WSC_ENOMEM;
+    if (!conn->x->deferred.emplace_back(StoredSend::make(true, 0, 0, code, reason, reason_len, nullptr, nullptr))) return WSC_ENOMEM;
     return 0;
   }
   return conn->begin_close(code, static_cast<const uint8_t *>(reason), reason_len, false);
@@ -819,7 +877,7 @@ int wsc_conn_close(wsc_conn_t *conn, uint32_t code, const void *reason, size_t r
 
 void wsc_conn_terminate(wsc_conn_t *conn) {
   if (conn == nullptr) return;
-  conn->user_closed = true;
+  if (conn->client()) conn->client()->user_closed = true;
   conn->finish();
 }
 
@@ -836,30 +894,33 @@ void wsc_conn_resume(wsc_conn_t *conn) {
   if (conn == nullptr || !conn->paused || conn->finishing) return;
   conn->paused = false;
   conn->rx.resume();
-  if (!conn->pending_in.empty()) conn->loop->mark_dirty(conn);  // delivered on the next pass
+  if (conn->has_pending_in()) conn->loop()->mark_dirty(conn);  // delivered on the next pass
   conn->update_interest();
 }
 
 int wsc_conn_is_paused(const wsc_conn_t *conn) { return conn && conn->paused ? 1 : 0; }
 
-int64_t wsc_conn_rtt_us(const wsc_conn_t *conn) { return conn ? conn->rtt_us : -1; }
+int64_t wsc_conn_rtt_us(const wsc_conn_t *conn) { return conn && conn->x ? conn->x->rtt_us : -1; }
 
 size_t wsc_conn_memory_usage(const wsc_conn_t *conn) {
   if (conn == nullptr) return 0;
-  size_t n = sizeof(wsc_conn_s) + conn->rx.heap_bytes() + conn->out.bytes() + conn->pending_in.capacity();
-  if (conn->deflater) n += sizeof(wsc::Deflater) + conn->deflater->memory();
-  if (conn->inflater) n += sizeof(wsc::Inflater) + conn->inflater->memory();
-  if (conn->hs) n += sizeof(Handshake);
-  if (conn->client) n += sizeof(ClientConfig);
+  size_t n = sizeof(wsc_conn_s) + conn->rx.heap_bytes() + conn->out.bytes();
+  if (const ConnExtra *e = conn->x.get()) {
+    n += sizeof(ConnExtra) + e->pending_in.capacity();
+    if (e->deflater) n += sizeof(wsc::Deflater) + e->deflater->memory();
+    if (e->inflater) n += sizeof(wsc::Inflater) + e->inflater->memory();
+  }
+  if (conn->hs()) n += sizeof(Handshake);
+  if (conn->client()) n += sizeof(ClientConfig);
   return n;
 }
 
 int wsc_conn_feed(wsc_conn_t *conn, const void *data, size_t len) {
-  if (conn == nullptr || !conn->transport || (data == nullptr && len > 0)) return WSC_EINVAL;
+  if (conn == nullptr || !conn->transport() || (data == nullptr && len > 0)) return WSC_EINVAL;
   if (conn->finishing) return WSC_ESTATE;
   if (len == 0) return 0;
   // The receiver unmasks in place: parse a copy (in the loop's read buffer when it fits).
-  wsc_loop_s *loop = conn->loop;
+  wsc_loop_s *loop = conn->loop();
   if (len <= wsc::kReadBufferSize && !loop->read_busy) {
     loop->read_busy = true;
     std::memcpy(loop->read_buf.get(), data, len);
@@ -875,7 +936,7 @@ int wsc_conn_feed(wsc_conn_t *conn, const void *data, size_t len) {
 }
 
 int wsc_conn_feed_eof(wsc_conn_t *conn) {
-  if (conn == nullptr || !conn->transport) return WSC_EINVAL;
+  if (conn == nullptr || !conn->transport()) return WSC_EINVAL;
   if (conn->finishing) return WSC_ESTATE;
   conn->on_eof();
   return 0;
@@ -886,16 +947,20 @@ bool conn_set_transport(wsc_conn_s *c, const wsc_transport_t *t) {
   wsc_transport_t copy{};
   if (t == nullptr || t->size < sizeof(wsc_transport_t) || t->write == nullptr) return false;
   std::memcpy(&copy, t, sizeof copy);
-  c->transport.reset(new (std::nothrow) wsc_transport_t(copy));
-  return c->transport != nullptr;
+  ConnExtra *e = c->extra();
+  if (e == nullptr) return false;
+  e->transport.reset(new (std::nothrow) wsc_transport_t(copy));
+  return e->transport != nullptr;
 }
 
 uint32_t wsc_conn_ready_state(const wsc_conn_t *conn) { return conn ? conn->state : uint32_t{WSC_CLOSED}; }
 uint64_t wsc_conn_id(const wsc_conn_t *conn) { return conn ? conn->id : 0; }
 int wsc_conn_is_server(const wsc_conn_t *conn) { return conn && conn->is_server ? 1 : 0; }
-const char *wsc_conn_protocol(const wsc_conn_t *conn) { return conn ? conn->protocol.c_str() : ""; }
-const char *wsc_conn_extensions(const wsc_conn_t *conn) { return conn ? conn->extensions.c_str() : ""; }
-const char *wsc_conn_url(const wsc_conn_t *conn) { return conn ? conn->url.c_str() : ""; }
+const char *wsc_conn_protocol(const wsc_conn_t *conn) { return conn ? conn->strings.get(PackedStrings::kProtocol) : ""; }
+const char *wsc_conn_extensions(const wsc_conn_t *conn) {
+  return conn ? conn->strings.get(PackedStrings::kExtensions) : "";
+}
+const char *wsc_conn_url(const wsc_conn_t *conn) { return conn ? conn->strings.get(PackedStrings::kUrl) : ""; }
 
 static int conn_address(const wsc_conn_t *conn, wsc_addr_t *out, bool remote) {
   if (conn == nullptr || out == nullptr) return WSC_EINVAL;
@@ -909,7 +974,13 @@ int wsc_conn_local_address(const wsc_conn_t *conn, wsc_addr_t *out) { return con
 
 int wsc_conn_stats(const wsc_conn_t *conn, wsc_conn_stats_t *out) {
   if (conn == nullptr || out == nullptr || out->size < sizeof(wsc_conn_stats_t)) return WSC_EINVAL;
-  *out = conn->stats;
+  wsc_conn_stats_t st{};
+  st.size = sizeof st;
+  st.bytes_in = conn->bytes_in;
+  st.bytes_out = conn->written;
+  st.messages_in = conn->messages_in;
+  st.messages_out = conn->messages_out;
+  *out = st;
   return 0;
 }
 
@@ -924,4 +995,4 @@ int wsc_conn_set_nodelay(wsc_conn_t *conn, int enable) {
   return wsc::from_uv(wsc::sock::set_nodelay(conn->fd, enable != 0));
 }
 
-wsc_loop_t *wsc_conn_loop(const wsc_conn_t *conn) { return conn ? conn->loop : nullptr; }
+wsc_loop_t *wsc_conn_loop(const wsc_conn_t *conn) { return conn ? conn->loop() : nullptr; }

@@ -5,6 +5,7 @@
 #define WSC_SRC_FIFO_H
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <utility>
@@ -55,16 +56,17 @@ class Fifo {
   }
 
  private:
-  static constexpr size_t kFirst = 4;
+  static constexpr uint32_t kFirst = 4;
 
   T *slot(size_t i) const {
-    size_t j = head_ + i;
+    size_t j = head_ + i;  // < 2 * cap_: no overflow
     return items_ + (j >= cap_ ? j - cap_ : j);
   }
   T &at(size_t i) const { return *slot(i); }
 
   bool grow() {
-    size_t cap = cap_ ? cap_ * 2 : kFirst;
+    if (cap_ > UINT32_MAX / 2) return false;
+    uint32_t cap = cap_ ? cap_ * 2 : kFirst;
     T *items = static_cast<T *>(std::malloc(cap * sizeof(T)));
     if (items == nullptr) return false;
     for (size_t i = 0; i < count_; ++i) {
@@ -85,9 +87,9 @@ class Fifo {
   }
 
   T *items_ = nullptr;
-  size_t cap_ = 0;
-  size_t head_ = 0;
-  size_t count_ = 0;
+  uint32_t cap_ = 0;  // 24 bytes in all: a connection holds three of these
+  uint32_t head_ = 0;
+  uint32_t count_ = 0;
 };
 
 }  // namespace wsc

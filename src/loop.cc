@@ -78,20 +78,21 @@ void wsc_loop_s::flush_dirty() {
   while (!dirty.empty() || !releases.empty()) {
     batch.swap(dirty);
     for (uint64_t id : batch) {
-      auto it = conns.find(id);
-      if (it != conns.end()) it->second->flush_if_dirty();  // not if flushed after its read
+      if (wsc_conn_s *c = conns.find(id)) c->flush_if_dirty();  // not if flushed after its read
     }
     batch.clear();
     batch.swap(releases);
     for (uint64_t id : batch) {
-      auto it = conns.find(id);
-      if (it != conns.end() && --it->second->open_handles == 0) it->second->final_event();
+      wsc_conn_s *c = conns.find(id);
+      if (c != nullptr && --c->open_handles == 0) c->final_event();
     }
     batch.clear();
   }
   uv_check_stop(&check);
   uv_prepare_stop(&prepare);
 }
+
+wsc_loop_s::wsc_loop_s() : conn_slab(sizeof(wsc_conn_s)) {}
 
 wsc_loop_s::~wsc_loop_s() {
   if (epfd >= 0) ::close(epfd);
@@ -153,14 +154,14 @@ void wsc_loop_s::release_later(wsc_conn_s *c) {
 
 void wsc_loop_s::heap_swap(size_t a, size_t b) {
   std::swap(timers[a], timers[b]);
-  timers[a]->timer_slot = static_cast<uint32_t>(a);
-  timers[b]->timer_slot = static_cast<uint32_t>(b);
+  timers[a]->x->timer_slot = static_cast<uint32_t>(a);
+  timers[b]->x->timer_slot = static_cast<uint32_t>(b);
 }
 
 void wsc_loop_s::heap_up(size_t i) {
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (timers[parent]->timer_due <= timers[i]->timer_due) break;
+    if (timers[parent]->x->timer_due <= timers[i]->x->timer_due) break;
     heap_swap(i, parent);
     i = parent;
   }
@@ -169,8 +170,8 @@ void wsc_loop_s::heap_up(size_t i) {
 void wsc_loop_s::heap_down(size_t i) {
   for (;;) {
     size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < timers.size() && timers[l]->timer_due < timers[m]->timer_due) m = l;
-    if (r < timers.size() && timers[r]->timer_due < timers[m]->timer_due) m = r;
+    if (l < timers.size() && timers[l]->x->timer_due < timers[m]->x->timer_due) m = l;
+    if (r < timers.size() && timers[r]->x->timer_due < timers[m]->x->timer_due) m = r;
     if (m == i) return;
     heap_swap(i, m);
     i = m;
@@ -182,18 +183,18 @@ void wsc_loop_s::timer_rearm() {
     uv_timer_stop(&timer);
     return;
   }
-  uint64_t now = uv_now(uv), due = timers[0]->timer_due;
+  uint64_t now = uv_now(uv), due = timers[0]->x->timer_due;
   uv_timer_start(&timer, [](uv_timer_t *t) { static_cast<wsc_loop_s *>(t->data)->timer_expired(); },
                  due > now ? due - now : 0, 0);
 }
 
 bool wsc_loop_s::heap_remove(wsc_conn_s *c) {
-  if (c->timer_slot == UINT32_MAX) return false;
-  size_t i = c->timer_slot;
-  c->timer_slot = UINT32_MAX;
+  if (!c->x || c->x->timer_slot == UINT32_MAX) return false;
+  size_t i = c->x->timer_slot;
+  c->x->timer_slot = UINT32_MAX;
   if (i + 1 != timers.size()) {
     timers[i] = timers.back();
-    timers[i]->timer_slot = static_cast<uint32_t>(i);
+    timers[i]->x->timer_slot = static_cast<uint32_t>(i);
     timers.pop_back();
     heap_down(i);
     heap_up(i);
@@ -210,21 +211,21 @@ void wsc_loop_s::timer_cancel(wsc_conn_s *c) {
 void wsc_loop_s::timer_set(wsc_conn_s *c, uint64_t ms, void (*fn)(wsc_conn_s *)) {
   bool was_first = heap_remove(c);
   if (ms != 0) {
-    c->timer_due = uv_now(uv) + ms;
-    c->timer_fn = fn;
-    c->timer_slot = static_cast<uint32_t>(timers.size());
+    c->x->timer_due = uv_now(uv) + ms;
+    c->x->timer_fn = fn;
+    c->x->timer_slot = static_cast<uint32_t>(timers.size());
     timers.push_back(c);
     heap_up(timers.size() - 1);
   }
-  if (was_first || c->timer_slot == 0) timer_rearm();  // the earliest deadline changed
+  if (was_first || c->x->timer_slot == 0) timer_rearm();  // the earliest deadline changed
 }
 
 void wsc_loop_s::timer_expired() {
   uint64_t now = uv_now(uv);
-  while (!timers.empty() && timers[0]->timer_due <= now) {
+  while (!timers.empty() && timers[0]->x->timer_due <= now) {
     wsc_conn_s *c = timers[0];
     heap_remove(c);
-    c->timer_fn(c);  // may set timers, or end connections
+    c->x->timer_fn(c);  // may set timers, or end connections
   }
   timer_rearm();
 }

@@ -5,11 +5,10 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "buffer.h"
@@ -18,6 +17,8 @@
 #include "http.h"
 #include "receiver.h"
 #include "sender.h"
+#include "slab.h"
+#include "slots.h"
 #include "writeq.h"
 #include "wsc/client.h"
 #include "wsc/conn.h"
@@ -46,6 +47,7 @@ struct Watched {
 }  // namespace wsc
 
 struct wsc_loop_s {
+  wsc_loop_s();
   ~wsc_loop_s();
   uv_loop_t *uv = nullptr;
   uv_loop_t own;
@@ -75,16 +77,16 @@ struct wsc_loop_s {
   // SHARED_COMPRESSOR): it is reset after each message, so any connection may use it next.
   std::vector<std::pair<uint32_t, std::unique_ptr<wsc::Deflater>>> shared_deflaters;
   wsc::Deflater *shared_deflater(int level, int mem_level, int window_bits);
-  std::unordered_map<uint64_t, wsc_conn_s *> conns;
+  wsc::SlotTable<wsc_conn_s> conns;  // every connection, by id
+  wsc::Slab conn_slab;  // where connections live
   size_t servers = 0;
   size_t jobs = 0;  // compressions running on the thread pool
-  uint64_t next_id = 1;
 
   void mark_dirty(wsc_conn_s *c);
   void schedule_flush();  // flush_dirty() at the end of this loop pass
   void flush_dirty();
   void release_later(wsc_conn_s *c);  // drops the connection's own reference on the next pass
-  void timer_set(wsc_conn_s *c, uint64_t ms, void (*fn)(wsc_conn_s *));  // ms 0: cancel
+  void timer_set(wsc_conn_s *c, uint64_t ms, void (*fn)(wsc_conn_s *));  // ms 0: cancel; c->x is set
   void timer_cancel(wsc_conn_s *c);
   void timer_expired();
   // Takes ownership of an open socket (the loop now counts it); unwatch_close() gives it back.
@@ -109,9 +111,34 @@ struct Completion {
 };
 
 
-// What a client connection needs to connect again: after a redirect, or to reconnect.
+// A connection's settings, read and validated once. A server's connections all point to the
+// server's (which outlives them); a client keeps its own in its ClientConfig. Never changed while
+// a connection uses it: per-connection state lives in wsc_conn_s.
+struct ConnConfig {
+  // server: the server the connections belong to, or nullptr for a client.
+  ConnConfig(const wsc_conn_options_t &o, wsc_loop_s *loop, wsc_server_s *server);
+  wsc_loop_s *loop;
+  wsc_server_s *server;
+  bool is_server;
+  uint32_t flags;
+  uint32_t close_timeout_ms;
+  uint64_t high_water, low_water, max_buffered;
+  uint32_t overflow_policy;
+  uint32_t keepalive_ms, keepalive_grace_ms, idle_timeout_ms, tcp_keepalive_ms;
+  uint64_t fragment_threshold;
+  bool pmd_configured;
+  wsc_deflate_options_t pmd;  // permessage-deflate's settings, if configured
+  wsc::ReceiverConfig rx;
+  bool liveness() const { return keepalive_ms != 0 || idle_timeout_ms != 0; }
+};
+
+struct StoredSend;
+
+// What a client connection needs to connect again (after a redirect, or to reconnect), and its
+// state across attempts.
 struct ClientConfig {
-  wsc_conn_options_t conn_opts;  // to rebuild the protocol state on reconnection
+  ClientConfig(const wsc_conn_options_t &o, wsc_loop_s *loop) : conn(o, loop, nullptr) {}
+  ConnConfig conn;
   std::string url;
   std::vector<std::string> protocols;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -121,6 +148,11 @@ struct ClientConfig {
   uint32_t reconnect_min_ms = 0, reconnect_max_ms = 30000, reconnect_max_attempts = 0;
   bool reconnect_always = false;
   uint64_t offline_queue_bytes = 0;
+  // State.
+  bool user_closed = false;  // close() or terminate() was called: no reconnection
+  uint32_t attempt = 0;      // reconnection attempts in a row
+  wsc::Fifo<StoredSend> offline;  // sends made while (re)connecting
+  uint64_t offline_bytes = 0;
 };
 
 // A send, or with is_close the close, kept for later: while a client (re)connects, or behind a
@@ -175,10 +207,89 @@ struct Handshake {
   int connect_status = 0;
   struct addrinfo *addrs = nullptr;
   struct addrinfo *next_addr = nullptr;
+  // server
+  wsc_request_s *deferred_request = nullptr;  // an upgrade request awaiting a deferred decision
+};
+
+// What only some connections need, allocated when first needed (wsc_conn_s::extra()): an idle
+// server connection with no deflate, keepalive or transport holds none of it.
+struct ConnExtra {
+  // The connection's timeout, in the loop's heap (wsc_loop_s::timer_set): an idle connection
+  // has none.
+  uint64_t timer_due = 0;
+  void (*timer_fn)(wsc_conn_s *) = nullptr;
+  uint32_t timer_slot = UINT32_MAX;  // index in the heap, or none
+  std::unique_ptr<wsc_transport_t> transport;  // a transport the caller owns, instead of a socket
+  bool transport_closed = false;
+  // Liveness.
+  bool idle_notified = false;
+  uint64_t last_activity = 0;      // uv_now() of the last bytes received
+  uint64_t keepalive_ping_at = 0;  // uv_now() of an unanswered keepalive ping, or 0
+  uint64_t ping_sent_ns = 0;       // uv_hrtime() of the last ping sent, until its pong
+  int64_t rtt_us = -1;
+  // permessage-deflate: what was negotiated.
+  std::unique_ptr<wsc::Deflater> deflater;  // our own compressor (context takeover)
+  wsc::Deflater *compressor = nullptr;      // deflater, or the loop's shared one
+  std::unique_ptr<wsc::Inflater> inflater;
+  bool compressing = false;  // the streamed message in progress is compressed
+  // A large message is compressed on libuv's thread pool, not on the loop; the sends and the
+  // close that come after it wait, in order, until it is done.
+  bool offloading = false;
+  wsc::Fifo<StoredSend> deferred;
+  wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
+  std::string peer_reason;     // of the close frame received
+  std::unique_ptr<Handshake> hs;         // until the connection opens
+  std::unique_ptr<ClientConfig> client;  // clients only (it holds their ConnConfig)
+  // A reconnecting client's fresh start: everything but the ClientConfig (and the last RTT) goes.
+  void reset_session() {
+    transport_closed = idle_notified = compressing = offloading = false;
+    last_activity = keepalive_ping_at = ping_sent_ns = 0;
+    deflater.reset();
+    compressor = nullptr;
+    inflater.reset();
+    deferred.clear();
+    pending_in.release();
+    peer_reason.clear();
+    hs.reset();
+  }
+  // Nothing here a connection still needs once open: a server connection without deflate,
+  // keepalive or transport then drops it.
+  bool idle(const ConnConfig &cfg) const {
+    return timer_slot == UINT32_MAX && !transport && !hs && !client && !inflater && !deflater && pending_in.capacity() == 0 &&
+           peer_reason.empty() && deferred.empty() && ping_sent_ns == 0 && rtt_us < 0 && !cfg.liveness();
+  }
+};
+
+// Three short strings (protocol, extensions, URL) in 16 bytes: kept inline while they fit, as
+// a server connection's usual "", "", "/path" do, else in one heap block.
+class PackedStrings {
+ public:
+  enum Which { kProtocol, kExtensions, kUrl };
+  PackedStrings() { std::memset(buf_, 0, sizeof buf_); }
+  ~PackedStrings() { clear(); }
+  PackedStrings(const PackedStrings &) = delete;
+  PackedStrings &operator=(const PackedStrings &) = delete;
+  const char *get(Which w) const;
+  bool set(Which w, const std::string &value);  // false on out of memory
+  void clear();
+
+ private:
+  // buf_[15] says where the strings are: 0, in buf_ itself; 1, behind the pointer at buf_.
+  static constexpr size_t kInline = 15;
+  bool on_heap() const { return buf_[kInline] != 0; }
+  const char *base() const;
+  char buf_[16];
 };
 
 struct wsc_conn_s : wsc::Watched {
-  wsc_conn_s(wsc_loop_s *loop, bool is_server, const wsc_conn_options_t &opts);
+  // A new connection, entered in its loop's table (nullptr when out of memory).
+  static wsc_conn_s *create(const ConnConfig *cfg);
+  explicit wsc_conn_s(const ConnConfig *cfg);
+  // Connections live in their loop's slab: `new (loop->conn_slab) wsc_conn_s(...)`; delete
+  // gives the memory back to it.
+  static void *operator new(size_t, wsc::Slab &slab) noexcept { return slab.alloc(); }
+  static void operator delete(void *p, wsc::Slab &) noexcept { wsc::Slab::free_any(p); }
+  static void operator delete(void *p) noexcept { wsc::Slab::free_any(p); }
   ~wsc_conn_s();
 
   // ---- I/O ----
@@ -200,11 +311,15 @@ struct wsc_conn_s : wsc::Watched {
   void after_progress();     // completions ran: maybe DRAIN
   void feed_frames(uint8_t *p, size_t n);
   void process_pending();    // parse what was read while paused
+  bool hold_input(const uint8_t *p, size_t n);  // keeps bytes for process_pending()
   int admit_send();          // flow control before a send: 0 or WSC_EQUEUEFULL
   // Sends our close frame unless sent, enters CLOSING and starts the close timeout; with
   // fin_after_flush the TCP side is shut once everything is written. 0 or tx.close's error.
   int begin_close(uint32_t code, const uint8_t *reason, size_t len, bool fin_after_flush);
-  uint64_t buffered() const { return queued - written; }
+  uint64_t buffered() const { return out.bytes(); }
+  uint64_t queued() const { return written + out.bytes(); }
+  wsc_loop_s *loop() const { return cfg->loop; }
+  wsc_server_s *server() const { return cfg->server; }
 
   // ---- the WebSocket ----
   void open(const std::string &rest);  // the handshake succeeded; rest: bytes after it
@@ -221,82 +336,55 @@ struct wsc_conn_s : wsc::Watched {
   void fail_stored(wsc::Fifo<StoredSend> &queue, int err);
   void emit(wsc_conn_event_t &ev);
 
-  wsc_loop_s *loop;
-  uint64_t id;
-  bool is_server;
-  wsc_server_s *server = nullptr;
-  bool announced = false;  // the user knows this connection (server: CONNECTION was delivered)
-  bool is_pipe = false;  // the socket is a Unix one
-  bool connecting = false;  // a client's socket is connecting (it turns writable when done)
-  std::unique_ptr<wsc_transport_t> transport;  // a transport the caller owns, instead of a socket
-  bool transport_closed = false;
-  bool has_io() const { return fd >= 0 || transport != nullptr; }
-  // The connection's timeout, in the loop's heap (wsc_loop_s::timer_set).
-  uint64_t timer_due = 0;
-  uint32_t timer_slot = UINT32_MAX;  // index in the heap, or none
-  void (*timer_fn)(wsc_conn_s *) = nullptr;
-  int open_handles = 0;  // libuv handles being closed, plus 1 for the connection itself until finish()
-  uint32_t state = WSC_CONNECTING;
+  // Small fields first: they fill the tail of Watched (a compact connection is a small one).
+  // State bits.
+  bool is_server : 1;
+  bool announced : 1 = false;  // the user knows this connection (server: CONNECTION was delivered)
+  bool is_pipe : 1 = false;    // the socket is a Unix one
+  bool connecting : 1 = false;  // a client's socket is connecting (it turns writable when done)
+  bool backpressure : 1 = false;  // a send reported WSC_SEND_BACKPRESSURE; DRAIN is owed
+  bool paused : 1 = false;
+  bool reading : 1 = false;
+  bool blocked : 1 = false;  // the kernel's send buffer is full: waiting for EPOLLOUT
+  bool dirty : 1 = false;
+  bool close_sent : 1 = false;
+  bool close_received : 1 = false;
+  bool shutdown_after_flush : 1 = false;  // send FIN once everything is written
+  bool shutdown_sent : 1 = false;
+  bool finishing : 1 = false;
+  bool final_done : 1 = false;
+  bool was_clean : 1 = false;
+  uint8_t open_handles = 1;  // the connection's own reference, dropped after finish()
+  uint64_t id = 0;  // given by the loop's table (create())
+  const ConnConfig *cfg;  // the server's, or client->conn
   wsc_conn_cb cb = nullptr;
   void *user_data = nullptr;
-  uint32_t flags;
-  uint32_t close_timeout_ms;
-  uint64_t high_water, low_water, max_buffered;
-  uint32_t overflow_policy;
-  bool backpressure = false;  // a send reported WSC_SEND_BACKPRESSURE; DRAIN is owed
-  bool paused = false;
-  bool reading = false;
-  // Liveness.
-  uint32_t keepalive_ms, keepalive_grace_ms, idle_timeout_ms, tcp_keepalive_ms;
-  uint64_t last_activity = 0;    // uv_now() of the last bytes received
-  uint64_t keepalive_ping_at = 0;  // uv_now() of an unanswered keepalive ping, or 0
-  bool idle_notified = false;
-  uint64_t ping_sent_ns = 0;     // uv_hrtime() of the last ping sent, until its pong
-  int64_t rtt_us = -1;
-  // permessage-deflate: the configuration, then what was negotiated.
-  bool pmd_configured = false;
-  wsc_deflate_options_t pmd_cfg;
-  std::unique_ptr<wsc::Deflater> deflater;  // our own compressor (context takeover)
-  wsc::Deflater *compressor = nullptr;      // deflater, or the loop's shared one
-  std::unique_ptr<wsc::Inflater> inflater;
-  bool compressing = false;  // the streamed message in progress is compressed
-  // A large message is compressed on libuv's thread pool, not on the loop; the sends and the
-  // close that come after it wait, in order, until it is done.
-  bool offloading = false;
-  wsc::Fifo<StoredSend> deferred;
-  void pmd_start(const wsc::PmdAgreement &a, const std::string &response);
-  wsc::ByteBuffer pending_in;  // bytes read but not parsed, because the user paused
+  std::unique_ptr<ConnExtra> x;  // see extra()
 
   wsc::Receiver rx;
   wsc::Sender tx;
-
   wsc::WriteQueue out;
-  uint64_t queued = 0;   // bytes ever queued
-  uint64_t written = 0;  // bytes ever handed to the kernel
+  uint64_t written = 0;  // bytes ever handed to the kernel (those ever queued: + out.bytes())
   wsc::Fifo<Completion> completions;  // of the sends that have a callback
-  bool blocked = false;  // the kernel's send buffer is full: waiting for EPOLLOUT
-  bool dirty = false;
 
-  bool close_sent = false;
-  bool close_received = false;
-  bool shutdown_after_flush = false;  // send FIN once everything is written
-  bool shutdown_sent = false;
-  bool finishing = false;
-  bool final_done = false;
-  bool was_clean = false;
-  uint32_t peer_code = 1005;
-  std::string peer_reason;
+  uint32_t state = WSC_CONNECTING;
   int end_error = 0;  // why pending sends fail
+  uint16_t peer_code = 1005;
+  PackedStrings strings;  // protocol, extensions, URL
+  // Statistics (bytes out: `written`).
+  uint64_t bytes_in = 0, messages_in = 0, messages_out = 0;
 
-  std::unique_ptr<Handshake> hs;
-  std::unique_ptr<ClientConfig> client;  // clients only
-  bool user_closed = false;              // close() or terminate() was called: no reconnection
-  uint32_t attempt = 0;                  // reconnection attempts in a row
-  wsc::Fifo<StoredSend> offline;
-  uint64_t offline_bytes = 0;
-  wsc_request_s *request = nullptr;  // a server's upgrade request awaiting a deferred decision
-  std::string protocol, extensions, url;
-  wsc_conn_stats_t stats{};
+  // The rarely needed part, allocated on first use; nullptr when out of memory.
+  ConnExtra *extra();
+  wsc_transport_t *transport() const { return x ? x->transport.get() : nullptr; }
+  wsc::Deflater *compressor() const { return x ? x->compressor : nullptr; }
+  Handshake *hs() const { return x ? x->hs.get() : nullptr; }
+  ClientConfig *client() const { return x ? x->client.get() : nullptr; }
+  bool has_pending_in() const { return x && !x->pending_in.empty(); }
+  bool has_io() const { return fd >= 0 || transport() != nullptr; }
+  std::string url() const { return strings.get(PackedStrings::kUrl); }
+  std::string peer_reason() const { return x ? x->peer_reason : std::string(); }
+  bool pmd_start(const wsc::PmdAgreement &a, const std::string &response);  // false: out of memory
 };
 
 
@@ -306,8 +394,7 @@ struct wsc_server_s : wsc::Watched {
   wsc_server_cb cb;
   void *user_data;
   wsc_server_options_t opts;
-  wsc_conn_options_t conn_opts;
-  wsc_deflate_options_t deflate_opts;  // conn_opts.deflate points here
+  std::unique_ptr<ConnConfig> conn_cfg;  // shared by its connections
   std::string host, unix_path, path;
   bool is_pipe = false;
   bool closing = false;
@@ -315,8 +402,8 @@ struct wsc_server_s : wsc::Watched {
   uint32_t close_code = 1001;
   uv_timer_t notify;  // delivers LISTENING; resumes accepting after an error; the shutdown timeout
   bool notify_closing = false;
-  std::unordered_set<wsc_conn_s *> conns;  // every accepted connection, upgraded or not
-  size_t open_count = 0;                    // of them, those announced to the user
+  size_t conn_count = 0;  // every accepted connection, upgraded or not (they are in loop->conns)
+  size_t open_count = 0;  // of them, those announced to the user
 
   void emit(wsc_server_event_t &ev) {
     if (cb) cb(this, &ev, user_data);

@@ -7,14 +7,17 @@
 #include "wsc/parser.h"
 
 struct wsc_parser_s {
-  wsc_parser_s(const wsc::ReceiverConfig &cfg, wsc_parser_cb callback, void *data)
-      : rx(cfg, &wsc_parser_s::sink, this), cb(callback), user_data(data) {}
+  wsc_parser_s(const wsc::ReceiverConfig &config, wsc_parser_cb callback, void *data)
+      : cfg(config), rx(cfg, this), cb(callback), user_data(data) {
+    cfg.sink = &wsc_parser_s::sink;
+  }
 
   static void sink(void *ctx, const wsc_parser_event_t &ev) {
     auto *self = static_cast<wsc_parser_s *>(ctx);
     if (!self->free_pending) self->cb(self, &ev, self->user_data);
   }
 
+  wsc::ReceiverConfig cfg;  // the receiver's, kept here
   wsc::Receiver rx;
   wsc_parser_cb cb;
   void *user_data;

@@ -12,7 +12,7 @@
 
 namespace wsc {
 
-Receiver::Receiver(const ReceiverConfig &cfg, Sink sink, void *ctx) : cfg_(cfg), sink_(sink), ctx_(ctx) {}
+Receiver::Receiver(const ReceiverConfig &cfg, void *ctx) : cfg_(&cfg), ctx_(ctx), allow_rsv1_(cfg.allow_rsv1) {}
 
 size_t Receiver::buffered() const {
   size_t n = hdr_len_ + msg_.size();
@@ -93,7 +93,7 @@ int Receiver::begin_frame(uint8_t b0, uint8_t b1) {
   // RFC 6455 §5.2: reserved opcodes 0x3-0x7 and 0xB-0xF fail the connection.
   if (!opcode_is_known(opcode_)) return fail(WSC_ERR_INVALID_OPCODE, "invalid opcode", opcode_);
   // RFC 7692 §6.1: RSV1 only on the first frame of a data message, once negotiated.
-  if (rsv1 && (!cfg_.allow_rsv1 || control || opcode_ == WSC_OP_CONTINUATION))
+  if (rsv1 && (!allow_rsv1_ || control || opcode_ == WSC_OP_CONTINUATION))
     return fail(WSC_ERR_UNEXPECTED_RSV_1, "RSV1 must be clear");
   if (control) {
     // RFC 6455 §5.5: control frames have FIN=1 and at most 125 bytes of payload.
@@ -108,8 +108,8 @@ int Receiver::begin_frame(uint8_t b0, uint8_t b1) {
     return fail(WSC_ERR_EXPECTED_CONTINUATION, "invalid opcode", opcode_);
   }
   // RFC 6455 §5.1: a client masks every frame; a server masks none.
-  if (cfg_.role == WSC_ROLE_SERVER && !masked_) return fail(WSC_ERR_EXPECTED_MASK, "MASK must be set");
-  if (cfg_.role == WSC_ROLE_CLIENT && masked_) return fail(WSC_ERR_UNEXPECTED_MASK, "MASK must be clear");
+  if (cfg_->role == WSC_ROLE_SERVER && !masked_) return fail(WSC_ERR_EXPECTED_MASK, "MASK must be set");
+  if (cfg_->role == WSC_ROLE_CLIENT && masked_) return fail(WSC_ERR_UNEXPECTED_MASK, "MASK must be clear");
   if (opcode_ != WSC_OP_CONTINUATION && !control) msg_rsv1_ = rsv1;
 
   need_ = static_cast<uint8_t>((len7_ == 126 ? 2 : len7_ == 127 ? 8 : 0) + (masked_ ? 4 : 0));
@@ -146,11 +146,11 @@ int Receiver::finish_header(const uint8_t *ext) {
     const uint64_t wire_so_far = new_message ? 0 : msg_wire_;
     const uint32_t fragments = new_message ? 1 : fragments_ + 1;
     // Limits are checked here, before any byte of the payload is stored.
-    if (cfg_.max_frame != 0 && len > cfg_.max_frame) return fail(WSC_ERR_FRAME_TOO_BIG, "max frame size exceeded");
+    if (cfg_->max_frame != 0 && len > cfg_->max_frame) return fail(WSC_ERR_FRAME_TOO_BIG, "max frame size exceeded");
     const bool filtered = msg_rsv1_ && filter_ != nullptr;
-    if (!filtered && cfg_.max_message != 0 && len > cfg_.max_message - wire_so_far)
+    if (!filtered && cfg_->max_message != 0 && len > cfg_->max_message - wire_so_far)
       return fail(WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH, "Max payload size exceeded");
-    if (cfg_.max_fragments != 0 && fragments > cfg_.max_fragments)
+    if (cfg_->max_fragments != 0 && fragments > cfg_->max_fragments)
       return fail(WSC_ERR_TOO_MANY_FRAGMENTS, "max fragments per message exceeded");
     if (new_message) {
       in_message_ = true;
@@ -168,22 +168,22 @@ int Receiver::finish_header(const uint8_t *ext) {
 int Receiver::on_payload(uint8_t *chunk, size_t n, bool whole) {
   if (!opcode_is_control(opcode_)) return on_data(chunk, n, whole);
   if (whole) return on_control(chunk, n);
-  if (!ctrl_) {
-    ctrl_.reset(new (std::nothrow) uint8_t[WSC_CONTROL_MAX_PAYLOAD]);
-    if (!ctrl_) return fail(WSC_ENOMEM, "out of memory");
+  if (!aux_) {
+    aux_.reset(new (std::nothrow) Aux);
+    if (!aux_) return fail(WSC_ENOMEM, "out of memory");
   }
-  std::memcpy(ctrl_.get() + ctrl_len_, chunk, n);  // ctrl_len_ + n <= frame_len_ <= 125
+  std::memcpy(aux_->ctrl + ctrl_len_, chunk, n);  // ctrl_len_ + n <= frame_len_ <= 125
   ctrl_len_ = static_cast<uint8_t>(ctrl_len_ + n);
   if (remaining_ > 0) return 0;
   // Delivered from a copy on the stack: the buffer is given back first.
   uint8_t body[WSC_CONTROL_MAX_PAYLOAD];
-  std::memcpy(body, ctrl_.get(), ctrl_len_);
-  ctrl_.reset();
+  std::memcpy(body, aux_->ctrl, ctrl_len_);
+  aux_.reset();
   return on_control(body, ctrl_len_);
 }
 
 int Receiver::check_text(const uint8_t *p, size_t n, bool last) {
-  if (msg_opcode_ != WSC_OP_TEXT || !cfg_.validate_utf8) return 0;
+  if (msg_opcode_ != WSC_OP_TEXT || !cfg_->validate_utf8) return 0;
   // RFC 6455 §8.1: text must be valid UTF-8; checked as bytes arrive, so that a message fails
   // at its first invalid byte (§5.6), and at its end for a truncated sequence.
   if (!utf8_.feed(p, n) || (last && !utf8_.complete())) return fail(WSC_ERR_INVALID_UTF8, "invalid UTF-8 sequence");
@@ -198,17 +198,17 @@ int Receiver::on_data(const uint8_t *chunk, size_t n, bool whole) {
   int rc;
   if (msg_rsv1_ && filter_ != nullptr) {
     size_t before = msg_.size();
-    rc = filter_->process(chunk, n, last, msg_, cfg_.max_message);
+    rc = filter_->process(chunk, n, last, msg_, cfg_->max_message);
     if (rc != 0) return fail(rc, wsc_strerror(rc));
     if ((rc = check_text(msg_.data() + before, msg_.size() - before, last)) != 0) return rc;
     return frame_end ? deliver_buffered() : 0;
   }
-  if (whole && (!cfg_.assemble || (fin_ && fragments_ == 1))) {
+  if (whole && (!cfg_->assemble || (fin_ && fragments_ == 1))) {
     // The frame is all in the caller's buffer: deliver it from there, without a copy.
     if ((rc = check_text(chunk, n, fin_)) != 0) return rc;
     uint32_t flags = message_flags() | (fin_ ? WSC_FRAME_FIN : 0u);
     uint32_t type = WSC_PARSER_MESSAGE;
-    if (!cfg_.assemble) {
+    if (!cfg_->assemble) {
       type = WSC_PARSER_FRAGMENT;
       if (fragments_ > 1) flags |= WSC_FRAME_CONTINUATION;
     }
@@ -218,12 +218,12 @@ int Receiver::on_data(const uint8_t *chunk, size_t n, bool whole) {
     return 0;
   }
   if ((rc = check_text(chunk, n, last)) != 0) return rc;
-  const size_t bound = cfg_.max_message != 0 && cfg_.max_message < std::numeric_limits<size_t>::max()
-                           ? static_cast<size_t>(cfg_.max_message)
+  const size_t bound = cfg_->max_message != 0 && cfg_->max_message < std::numeric_limits<size_t>::max()
+                           ? static_cast<size_t>(cfg_->max_message)
                            : std::numeric_limits<size_t>::max();
   // Room for the rest of this frame at once: its length passed the limits in finish_header.
-  if (msg_.capacity() == 0 && cfg_.pool != nullptr && n + remaining_ >= BufferPool::kMinPooled)
-    cfg_.pool->take(msg_, n + static_cast<size_t>(remaining_));
+  if (msg_.capacity() == 0 && cfg_->pool != nullptr && n + remaining_ >= BufferPool::kMinPooled)
+    cfg_->pool->take(msg_, n + static_cast<size_t>(remaining_));
   if (!msg_.reserve_extra(n + static_cast<size_t>(remaining_), bound)) return fail(WSC_ENOMEM, "out of memory");
   msg_.append_reserved(chunk, n);
   return frame_end ? deliver_buffered() : 0;
@@ -231,7 +231,7 @@ int Receiver::on_data(const uint8_t *chunk, size_t n, bool whole) {
 
 int Receiver::deliver_buffered() {
   const uint8_t op = msg_opcode_;
-  if (!cfg_.assemble) {
+  if (!cfg_->assemble) {
     uint32_t flags = message_flags() | (fin_ ? WSC_FRAME_FIN : 0u) | (fragments_ > 1 ? WSC_FRAME_CONTINUATION : 0u);
     frame_done();
     emit(WSC_PARSER_FRAGMENT, op, flags, msg_.data(), msg_.size());
@@ -260,7 +260,7 @@ int Receiver::on_control(const uint8_t *data, size_t n) {
       if (!wsc_close_code_valid(code)) return fail(WSC_ERR_INVALID_CLOSE_CODE, "invalid status code", code);
       data += 2;
       n -= 2;
-      if (cfg_.validate_utf8 && !utf8_valid(data, n)) return fail(WSC_ERR_INVALID_UTF8, "invalid UTF-8 sequence");
+      if (cfg_->validate_utf8 && !utf8_valid(data, n)) return fail(WSC_ERR_INVALID_UTF8, "invalid UTF-8 sequence");
     }
     state_ = kClosed;
     release_message();
@@ -272,8 +272,8 @@ int Receiver::on_control(const uint8_t *data, size_t n) {
 }
 
 void Receiver::release_message() {
-  if (cfg_.pool != nullptr)
-    cfg_.pool->put(msg_);
+  if (cfg_->pool != nullptr)
+    cfg_->pool->put(msg_);
   else
     msg_.release();
 }
@@ -293,17 +293,17 @@ void Receiver::emit(uint32_t type, uint32_t opcode, uint32_t flags, const uint8_
   ev.close_code = close_code;
   ev.data = len ? data : nullptr;
   ev.len = len;
-  sink_(ctx_, ev);
+  cfg_->sink(ctx_, ev);
 }
 
 int Receiver::fail(int err, const char *what, long value) {
   state_ = kFailed;
   error_ = err;
-  if (!errmsg_) errmsg_.reset(new (std::nothrow) char[kErrMsgSize]);
-  if (errmsg_ && value >= 0)
-    std::snprintf(errmsg_.get(), kErrMsgSize, "%s %ld", what, value);
-  else if (errmsg_)
-    std::snprintf(errmsg_.get(), kErrMsgSize, "%s", what);
+  if (!aux_) aux_.reset(new (std::nothrow) Aux);
+  if (aux_ && value >= 0)
+    std::snprintf(aux_->errmsg, kErrMsgSize, "%s %ld", what, value);
+  else if (aux_)
+    std::snprintf(aux_->errmsg, kErrMsgSize, "%s", what);
   if (filter_ != nullptr && in_message_ && msg_rsv1_) filter_->reset();
   in_message_ = false;
   release_message();
@@ -311,8 +311,8 @@ int Receiver::fail(int err, const char *what, long value) {
   ev.type = WSC_PARSER_ERROR;
   ev.error = err;
   ev.close_code = wsc_err_close_code(err);
-  ev.message = errmsg_ ? errmsg_.get() : what;
-  sink_(ctx_, ev);
+  ev.message = aux_ ? aux_->errmsg : what;
+  cfg_->sink(ctx_, ev);
   return err;
 }
 

@@ -31,6 +31,7 @@ class MessageFilter {
 };
 
 struct ReceiverConfig {
+  void (*sink)(void *ctx, const wsc_parser_event_t &ev) = nullptr;  // where events go (required)
   wsc_role_t role = WSC_ROLE_SERVER;  // the role of the endpoint that receives
   bool assemble = true;
   bool validate_utf8 = true;
@@ -43,8 +44,6 @@ struct ReceiverConfig {
 
 class Receiver {
  public:
-  using Sink = void (*)(void *ctx, const wsc_parser_event_t &ev);
-
   enum State : uint8_t {
     kHeader,     // the first two header bytes
     kHeaderExt,  // the extended length and the masking key
@@ -53,7 +52,9 @@ class Receiver {
     kFailed      // after a protocol error: input is refused
   };
 
-  Receiver(const ReceiverConfig &cfg, Sink sink, void *ctx);
+  // cfg is kept by reference (connections share their server's): it must outlive the receiver.
+  // Events go to cfg.sink with ctx.
+  Receiver(const ReceiverConfig &cfg, void *ctx);
 
   // Parses n bytes, unmasking payloads in place. See wsc_parser_feed.
   int feed(uint8_t *data, size_t n, size_t *consumed);
@@ -62,7 +63,7 @@ class Receiver {
   void resume() { paused_ = false; }
   bool paused() const { return paused_; }
   bool in_feed() const { return in_feed_; }
-  void set_allow_rsv1(bool on) { cfg_.allow_rsv1 = on; }
+  void set_allow_rsv1(bool on) { allow_rsv1_ = on; }
   void set_filter(MessageFilter *filter) { filter_ = filter; }
   State state() const { return state_; }
   int error() const { return error_; }
@@ -86,14 +87,14 @@ class Receiver {
   int fail(int err, const char *what, long value = -1);
   uint32_t message_flags() const;
 
-  ReceiverConfig cfg_;
-  Sink sink_;
+  const ReceiverConfig *cfg_;
   void *ctx_;
   MessageFilter *filter_ = nullptr;
 
   State state_ = kHeader;
   bool paused_ = false;
   bool in_feed_ = false;
+  bool allow_rsv1_;
 
   // Header collection: need_ bytes make up the current header stage, hdr_len_ of them buffered.
   uint8_t hdr_[WSC_FRAME_MAX_HEADER];
@@ -113,18 +114,20 @@ class Receiver {
   bool in_message_ = false;
   bool msg_rsv1_ = false;
   uint8_t msg_opcode_ = 0;
+  // A control frame that arrives in pieces (never more than 125 bytes), held only meanwhile.
+  uint8_t ctrl_len_ = 0;
   uint32_t fragments_ = 0;
   uint64_t msg_wire_ = 0;
   Utf8Validator utf8_;
-  ByteBuffer msg_;
-
-  // A control frame that arrives in pieces (never more than 125 bytes), held only meanwhile.
-  uint8_t ctrl_len_ = 0;
-  std::unique_ptr<uint8_t[]> ctrl_;
-
   int error_ = 0;
-  std::unique_ptr<char[]> errmsg_;  // set on failure
+  ByteBuffer msg_;
+  // Held only while a control frame arrives in pieces, and after a failure (its message).
   static constexpr size_t kErrMsgSize = 80;
+  struct Aux {
+    uint8_t ctrl[WSC_CONTROL_MAX_PAYLOAD];
+    char errmsg[kErrMsgSize];
+  };
+  std::unique_ptr<Aux> aux_;
 };
 
 }  // namespace wsc

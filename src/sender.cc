@@ -32,6 +32,7 @@ int Sender::frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_
   bufs[0].len = write_header(hdr, flags, opcode, len, client_ ? key : nullptr);
   bufs[1].base = payload;
   bufs[1].len = len;
+  if (depth_ == UINT16_MAX) return WSC_EBUSY;  // write callbacks nested beyond any sane depth
   ++depth_;
   int rc = write_(ctx_, bufs, len > 0 ? 2 : 1, client_ ? key : nullptr);
   --depth_;

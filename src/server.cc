@@ -60,7 +60,7 @@ void respond_and_close(wsc_conn_s *c, uint32_t status, const std::string &reason
   if (!has_type && !body.empty()) headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
   headers.emplace_back("Content-Length", std::to_string(body.size()));
   queue_text(c, response_head(status, reason, headers) + "\r\n" + body);
-  c->hs.reset();
+  if (c->x) c->x->hs.reset();
   c->state = WSC_CLOSING;
   c->shutdown_after_flush = true;
   // Wait briefly for the client to close after reading the answer, then close regardless.
@@ -75,7 +75,7 @@ void client_error(wsc_conn_s *c, wsc_request_s *req, uint32_t status, const std:
   ev.code = status;
   ev.message = message.c_str();
   ev.request = req;
-  c->server->emit(ev);
+  c->server()->emit(ev);
   if (!c->finishing) respond_and_close(c, status, "", std::move(headers), message);
 }
 
@@ -127,22 +127,21 @@ void accept_request(wsc_conn_s *c, wsc_request_s *req, const std::string &rest) 
       {"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", wsc::websocket_accept(*key)}};
   if (!req->protocol_given && !req->protocols.empty()) req->protocol = req->protocols.front();  // as ws
   if (!req->protocol.empty()) headers.emplace_back("Sec-WebSocket-Protocol", req->protocol);
-  if (c->pmd_configured) {  // RFC 7692 §5: answer the first acceptable permessage-deflate offer
+  if (c->cfg->pmd_configured) {  // RFC 7692 §5: answer the first acceptable permessage-deflate offer
     std::vector<std::string> offers;
     for (const auto &h : req->msg->headers)
       if (wsc::iequals(h.first, "Sec-WebSocket-Extensions")) offers.push_back(h.second);
     wsc::PmdAgreement agreed;
     std::string response;
-    if (!offers.empty() && wsc::pmd_server_negotiate(offers, c->pmd_cfg, &agreed, &response)) {
+    if (!offers.empty() && wsc::pmd_server_negotiate(offers, c->cfg->pmd, &agreed, &response) &&
+        c->pmd_start(agreed, response))
       headers.emplace_back("Sec-WebSocket-Extensions", response);
-      c->pmd_start(agreed, response);
-    }
   }
   for (const auto &h : req->response_headers) headers.push_back(h);
   queue_text(c, response_head(101, "", headers) + "\r\n");
-  c->protocol = req->protocol;
-  c->url = req->msg->target;
-  wsc_server_s *srv = c->server;
+  if (!c->strings.set(PackedStrings::kProtocol, req->protocol) || !c->strings.set(PackedStrings::kUrl, req->msg->target))
+    return c->fail(WSC_ENOMEM, "out of memory");
+  wsc_server_s *srv = c->server();
   c->announced = true;
   ++srv->open_count;
   wsc_server_event_t ev{};
@@ -161,8 +160,8 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
   std::unique_ptr<wsc_request_s> owner(new wsc_request_s());
   wsc_request_s *req = owner.get();
   req->conn = c;
-  req->server = c->server;
-  req->msg = &c->hs->http.msg;
+  req->server = c->server();
+  req->msg = &c->hs()->http.msg;
   const wsc::HttpMessage &m = *req->msg;
   parse_target(req);
   parse_cookies(req);
@@ -172,11 +171,11 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
   if (upgrade == nullptr) {
     // A plain HTTP request: the user may answer it, else 426 (as ws).
     req->plain_http = true;
-    if (c->server->opts.flags & WSC_SERVER_HANDLE_HTTP) {
+    if (c->server()->opts.flags & WSC_SERVER_HANDLE_HTTP) {
       wsc_server_event_t ev{};
       ev.type = WSC_SERVER_HTTP_REQUEST;
       ev.request = req;
-      c->server->emit(ev);
+      c->server()->emit(ev);
       if (c->finishing) return;
       if (req->decision == wsc_request_s::kRejected)
         return respond_and_close(c, req->status, req->reason, req->response_headers, req->body);
@@ -198,7 +197,7 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
   if (version == nullptr || *version != "13")
     return client_error(c, req, 426, "Missing or invalid Sec-WebSocket-Version header",
                         {{"Sec-WebSocket-Version", "13"}});
-  if (!c->server->path.empty() && req->path != c->server->path) return client_error(c, req, 400, "Invalid path");
+  if (!c->server()->path.empty() && req->path != c->server()->path) return client_error(c, req, 400, "Invalid path");
   for (const auto &h : m.headers) {
     if (!wsc::iequals(h.first, "Sec-WebSocket-Protocol")) continue;
     for (const auto &p : wsc::split_list(h.second)) {
@@ -209,12 +208,12 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
     }
   }
 
-  if (c->server->opts.flags & WSC_SERVER_HANDLE_REQUESTS) {
+  if (c->server()->opts.flags & WSC_SERVER_HANDLE_REQUESTS) {
     wsc_server_event_t ev{};
     ev.type = WSC_SERVER_REQUEST;
     ev.request = req;
     req->in_event = true;
-    c->server->emit(ev);
+    c->server()->emit(ev);
     req->in_event = false;
     if (c->finishing) return;
     if (req->decision == wsc_request_s::kRejected)
@@ -224,7 +223,7 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
       // client sends meanwhile.
       req->rest = rest;
       req->in_event = false;
-      c->request = owner.release();
+      c->hs()->deferred_request = owner.release();
       return;
     }
   }
@@ -234,12 +233,12 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
 // ---- server lifecycle -----------------------------------------------------------------------
 
 void wsc_server_s::conn_gone(wsc_conn_s *c) {
-  conns.erase(c);
+  --conn_count;
   if (c->announced) --open_count;
 }
 
 void wsc_server_s::maybe_final() {
-  if (!closing || !listen_closed || !conns.empty() || notify_closing) return;
+  if (!closing || !listen_closed || conn_count > 0 || notify_closing) return;
   notify_closing = true;  // the timer is the last handle: its close callback ends the server
   uv_close(reinterpret_cast<uv_handle_t *>(&notify), [](uv_handle_t *h) {
     auto *s = static_cast<wsc_server_s *>(h->data);
@@ -261,22 +260,16 @@ void close_listener(wsc_server_s *s) {
 }
 
 // A connection that could not start: tracked, so that its end is the server's, then closed.
-void drop_server_conn(wsc_server_s *srv, wsc_conn_s *c) {
-  c->server = srv;
-  srv->conns.insert(c);
-  c->finish();
-}
+void drop_server_conn(wsc_conn_s *c) { c->finish(); }
 
 // A server connection starts reading its request (or, adopted with one, handles it at once).
 void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request_t *adopted) {
-  c->server = srv;
-  srv->conns.insert(c);
   uint32_t max_headers = srv->opts.max_headers ? srv->opts.max_headers : 100;
   uint32_t max_bytes = srv->opts.max_header_bytes ? srv->opts.max_header_bytes : 16 * 1024;
-  c->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kRequest, max_headers, max_bytes));
-  if (!c->hs || (c->fd >= 0 && !c->start_reading())) return c->finish();
+  if (c->extra() != nullptr) c->x->hs.reset(new (std::nothrow) Handshake(wsc::HttpParser::kRequest, max_headers, max_bytes));
+  if (!c->hs() || (c->fd >= 0 && !c->start_reading())) return c->finish();
   if (adopted != nullptr) {
-    wsc::HttpMessage &m = c->hs->http.msg;
+    wsc::HttpMessage &m = c->hs()->http.msg;
     m.method = adopted->method;
     m.target = adopted->target;
     m.major = 1;
@@ -296,14 +289,14 @@ void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request
 
 // A connection on an open socket: tracked, then reading its request (or closed if it cannot).
 void start_socket_conn(wsc_server_s *srv, int fd, bool is_pipe, const wsc_adopt_request_t *adopted) {
-  auto *c = new (std::nothrow) wsc_conn_s(srv->loop, true, srv->conn_opts);
+  auto *c = wsc_conn_s::create(srv->conn_cfg.get());
   if (c == nullptr) {
     ::close(fd);
     return;
   }
   srv->loop->adopt_socket(c, fd);
   c->is_pipe = is_pipe;
-  if (!is_pipe && !(c->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(fd, true);
+  if (!is_pipe && !(c->cfg->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(fd, true);
   start_server_conn(srv, c, adopted);
 }
 
@@ -392,9 +385,11 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   srv->cb = cb;
   srv->user_data = user_data;
   srv->opts = o;
-  srv->conn_opts = co;
-  srv->deflate_opts = deflate;
-  if (co.deflate) srv->conn_opts.deflate = &srv->deflate_opts;
+  srv->conn_cfg.reset(new (std::nothrow) ConnConfig(co, loop, srv));
+  if (!srv->conn_cfg) {
+    delete srv;
+    return WSC_ENOMEM;
+  }
   if (o.host) srv->host = o.host;
   if (o.unix_path) srv->unix_path = o.unix_path;
   if (o.path) srv->path = o.path;
@@ -455,15 +450,24 @@ int wsc_server_address(const wsc_server_t *server, wsc_addr_t *out) {
 
 size_t wsc_server_connection_count(const wsc_server_t *server) { return server ? server->open_count : 0; }
 
+namespace {
+
+// Calls f(c) on each of the server's connections until it returns false. Connections that come
+// or go meanwhile are seen or skipped safely (the loop table's walk).
+template <typename F>
+void each_conn(wsc_server_s *srv, F f) {
+  const auto &t = srv->loop->conns;
+  for (size_t i = 0; i < t.slots(); ++i) {
+    wsc_conn_s *c = t.at(i);
+    if (c != nullptr && c->server() == srv && !f(c)) return;
+  }
+}
+
+}  // namespace
+
 void wsc_server_walk(wsc_server_t *server, wsc_server_conn_walk_cb cb, void *user_data) {
   if (server == nullptr || cb == nullptr) return;
-  std::vector<uint64_t> ids;
-  for (wsc_conn_s *c : server->conns)
-    if (c->announced && !c->finishing) ids.push_back(c->id);
-  for (uint64_t id : ids) {
-    auto it = server->loop->conns.find(id);  // a callback may have closed some
-    if (it != server->loop->conns.end() && cb(it->second, user_data) != 0) break;
-  }
+  each_conn(server, [&](wsc_conn_s *c) { return !c->announced || c->finishing || cb(c, user_data) == 0; });
 }
 
 int wsc_server_broadcast(wsc_server_t *server, uint32_t opcode, const void *data, size_t len,
@@ -477,21 +481,17 @@ int wsc_server_broadcast(wsc_server_t *server, uint32_t opcode, const void *data
   if (frame == nullptr) return WSC_ENOMEM;
   wsc::write_header(frame->data, WSC_FRAME_FIN, opcode, len, nullptr);
   if (len) std::memcpy(frame->data + hl, data, len);
-  std::vector<uint64_t> ids;
-  for (wsc_conn_s *c : server->conns) ids.push_back(c->id);
   size_t count = 0;
-  for (uint64_t id : ids) {
-    auto it = server->loop->conns.find(id);  // a filter may have closed some
-    if (it == server->loop->conns.end()) continue;
-    wsc_conn_s *c = it->second;
+  each_conn(server, [&](wsc_conn_s *c) {
     auto usable = [c] { return c->announced && c->state == WSC_OPEN && !c->finishing && !c->tx.in_message(); };
-    if (!usable() || (filter && filter(c, user_data) == 0) || !usable()) continue;
-    if (c->admit_send() != 0) continue;
+    if (!usable() || (filter && filter(c, user_data) == 0) || !usable()) return true;
+    if (c->admit_send() != 0) return true;
     c->queue_shared(frame);
-    ++c->stats.messages_out;
-    if (c->high_water != 0 && c->buffered() >= c->high_water) c->backpressure = true;
+    ++c->messages_out;
+    if (c->cfg->high_water != 0 && c->buffered() >= c->cfg->high_water) c->backpressure = true;
     ++count;
-  }
+    return true;
+  });
   frame->unref();
   if (sent) *sent = count;
   return 0;
@@ -499,9 +499,10 @@ int wsc_server_broadcast(wsc_server_t *server, uint32_t opcode, const void *data
 
 void wsc_server_close_all(wsc_server_t *server, uint32_t code) {
   if (server == nullptr) return;
-  std::vector<wsc_conn_s *> all(server->conns.begin(), server->conns.end());
-  for (wsc_conn_s *c : all)
+  each_conn(server, [&](wsc_conn_s *c) {
     if (c->announced && c->state == WSC_OPEN && !c->finishing) wsc_conn_close(c, code ? code : 1001, nullptr, 0);
+    return true;
+  });
 }
 
 void wsc_server_shutdown(wsc_server_t *server, uint32_t code, uint32_t timeout_ms, uint32_t flags) {
@@ -510,15 +511,17 @@ void wsc_server_shutdown(wsc_server_t *server, uint32_t code, uint32_t timeout_m
   uv_timer_stop(&server->notify);
   if (!server->listen_closed) close_listener(server);
   server->maybe_final();
-  std::vector<wsc_conn_s *> all(server->conns.begin(), server->conns.end());
-  for (wsc_conn_s *c : all)
+  each_conn(server, [](wsc_conn_s *c) {
     if (!c->announced) c->finish();  // still in its handshake
+    return true;
+  });
   if (!(flags & WSC_SHUTDOWN_KEEP_CONNECTIONS)) wsc_server_close_all(server, code);
   if (timeout_ms > 0) {
     uv_timer_start(&server->notify, [](uv_timer_t *t) {
-      auto *s = static_cast<wsc_server_s *>(t->data);
-      std::vector<wsc_conn_s *> rest(s->conns.begin(), s->conns.end());
-      for (wsc_conn_s *c : rest) c->finish();  // out of time: terminate
+      each_conn(static_cast<wsc_server_s *>(t->data), [](wsc_conn_s *c) {
+        c->finish();  // out of time: terminate
+        return true;
+      });
     }, timeout_ms, 0);
   }
 }
@@ -610,7 +613,7 @@ int wsc_request_accept(wsc_request_t *req, const char *protocol) {
   if (!req->in_event && req->deferred) {  // a deferred decision: carry it out now
     wsc_conn_s *c = req->conn;
     std::unique_ptr<wsc_request_s> owner(req);
-    c->request = nullptr;
+    c->hs()->deferred_request = nullptr;
     accept_request(c, req, req->rest);
   }
   return 0;
@@ -628,7 +631,7 @@ int wsc_request_reject(wsc_request_t *req, uint32_t status, const char *reason, 
   if (!req->in_event && req->deferred) {
     wsc_conn_s *c = req->conn;
     std::unique_ptr<wsc_request_s> owner(req);
-    c->request = nullptr;
+    c->hs()->deferred_request = nullptr;
     respond_and_close(c, req->status, req->reason, req->response_headers, req->body);
   }
   return 0;
@@ -642,17 +645,17 @@ int wsc_request_defer(wsc_request_t *req) {
 }
 
 void server_request_gone(wsc_conn_s *c) {
-  std::unique_ptr<wsc_request_s> req(c->request);
-  c->request = nullptr;
-  if (!req->deferred || c->server == nullptr) return;
+  std::unique_ptr<wsc_request_s> req(c->hs()->deferred_request);
+  c->hs()->deferred_request = nullptr;
+  if (!req->deferred || c->server() == nullptr) return;
   // The client went away (or the server shut down) before the decision.
   wsc_server_event_t ev{};
   ev.type = WSC_SERVER_REQUEST_CANCELLED;
   ev.request = req.get();
-  c->server->emit(ev);
+  c->server()->emit(ev);
 }
 
-std::string *server_request_rest(wsc_conn_s *c) { return &c->request->rest; }
+std::string *server_request_rest(wsc_conn_s *c) { return &c->hs()->deferred_request->rest; }
 
 // ---- adoption -------------------------------------------------------------------------------
 
@@ -684,10 +687,10 @@ int wsc_server_adopt_transport(wsc_server_t *server, wsc_conn_t **out, const wsc
                                const wsc_adopt_request_t *request) {
   if (out) *out = nullptr;
   if (server == nullptr || out == nullptr || server->closing || !adopt_request_valid(request)) return WSC_EINVAL;
-  auto *c = new (std::nothrow) wsc_conn_s(server->loop, true, server->conn_opts);
+  auto *c = wsc_conn_s::create(server->conn_cfg.get());
   if (c == nullptr) return WSC_ENOMEM;
   if (!conn_set_transport(c, transport)) {
-    drop_server_conn(server, c);
+    drop_server_conn(c);
     return WSC_EINVAL;
   }
   *out = c;

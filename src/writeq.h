@@ -39,19 +39,21 @@ struct SharedFrame {
 
 class WriteQueue {
  public:
-  explicit WriteQueue(BufferPool *pool = nullptr) : pool_(pool) {}
+  // The methods that take or give back large buffers take the loop's pool (or nullptr): the
+  // queue does not keep a pointer to it, as a connection holds one queue each.
+  WriteQueue() = default;
   WriteQueue(const WriteQueue &) = delete;
   WriteQueue &operator=(const WriteQueue &) = delete;
   ~WriteQueue() { clear(); }
 
   // Appends a copy of n bytes. Returns false on out of memory.
-  bool append(const uint8_t *p, size_t n) { return append_masked(p, n, nullptr); }
+  bool append(const uint8_t *p, size_t n, BufferPool *pool = nullptr) { return append_masked(p, n, nullptr, pool); }
 
   // Appends a copy of n bytes masked with key (RFC 6455 §5.3), the first byte with key[0]; no
   // key: a plain copy. Returns false on out of memory.
-  bool append_masked(const uint8_t *p, size_t n, const uint8_t *key) {
+  bool append_masked(const uint8_t *p, size_t n, const uint8_t *key, BufferPool *pool = nullptr) {
     if (n == 0) return true;
-    ByteBuffer *piece = open_piece(n);
+    ByteBuffer *piece = open_piece(n, pool);
     if (piece == nullptr) return false;
     ByteBuffer &b = *piece;
     if (!b.reserve_extra(n, SIZE_MAX)) return false;
@@ -88,11 +90,8 @@ class WriteQueue {
     return n;
   }
 
-  // The first n pieces are being written: nothing may be appended to them until consumed.
-  void lock(size_t n) { locked_ = n; }
-
   // The first n bytes were written: drop them.
-  void consume(size_t n) {
+  void consume(size_t n, BufferPool *pool = nullptr) {
     bytes_ -= n;
     while (n > 0) {
       Piece &p = pieces_.front();
@@ -102,18 +101,16 @@ class WriteQueue {
         break;
       }
       n -= have;
-      pop_front();
+      pop_front(pool);
     }
-    locked_ = 0;
   }
 
   size_t bytes() const { return bytes_; }
   bool empty() const { return bytes_ == 0; }
 
-  void clear() {
-    while (!pieces_.empty()) pop_front();
+  void clear(BufferPool *pool = nullptr) {
+    while (!pieces_.empty()) pop_front(pool);
     bytes_ = 0;
-    locked_ = 0;
   }
 
  private:
@@ -125,30 +122,30 @@ class WriteQueue {
     size_t size() const { return (shared ? shared->len : own.size()) - off; }
   };
 
-  // The piece the next n bytes go to: the last one, unless it is shared or being written. A
+  // The piece the next n bytes go to: the last one, unless it is shared. A
   // large append that does not fit takes a pooled buffer rather than growing a fresh one.
-  ByteBuffer *open_piece(size_t n) {
-    if (pieces_.size() <= locked_ || pieces_.back().shared != nullptr) {
+  ByteBuffer *open_piece(size_t n, BufferPool *pool) {
+    if (pieces_.empty() || pieces_.back().shared != nullptr) {
       if (!pieces_.emplace_back()) return nullptr;
       // A fresh piece starts large enough for a batch of small frames, so that it rarely grows.
       if (n < kFirstPiece && !pieces_.back().own.reserve_extra(kFirstPiece, kFirstPiece)) return nullptr;
     }
     ByteBuffer &b = pieces_.back().own;
-    if (n >= BufferPool::kMinPooled && pool_ != nullptr && b.room() < n) {
+    if (n >= BufferPool::kMinPooled && pool != nullptr && b.room() < n) {
       ByteBuffer big;
-      if (pool_->take(big, b.size() + n) && big.append(b.data(), b.size(), SIZE_MAX)) {
+      if (pool->take(big, b.size() + n) && big.append(b.data(), b.size(), SIZE_MAX)) {
         b.swap(big);
       }
     }
     return &b;
   }
 
-  void pop_front() {
+  void pop_front(BufferPool *pool) {
     Piece &p = pieces_.front();
     if (p.shared) {
       p.shared->unref();
-    } else if (pool_ != nullptr) {
-      pool_->put(p.own);
+    } else if (pool != nullptr) {
+      pool->put(p.own);
     }
     pieces_.pop_front();
   }
@@ -156,8 +153,6 @@ class WriteQueue {
   static constexpr size_t kFirstPiece = 4096;
   Fifo<Piece> pieces_;
   size_t bytes_ = 0;
-  size_t locked_ = 0;
-  BufferPool *pool_;
 };
 
 }  // namespace wsc

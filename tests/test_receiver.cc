@@ -185,9 +185,10 @@ struct Recorder {
 
 // Runs data through a fresh receiver; returns the events and checks the invariants that hold
 // for any input: at most one error, nothing after it, and the same error code from feed.
-std::vector<std::string> run(const wsc::ReceiverConfig &cfg, const Bytes &data, Split how, uint32_t seed) {
+std::vector<std::string> run(wsc::ReceiverConfig cfg, const Bytes &data, Split how, uint32_t seed) {
   Recorder rec;
-  wsc::Receiver rx(cfg, &Recorder::sink, &rec);
+  cfg.sink = &Recorder::sink;
+  wsc::Receiver rx(cfg, &rec);
   size_t peak = 0;
   int rc = feed_split(data, how, seed, [&](uint8_t *p, size_t n, size_t *used) {
     int r = rx.feed(p, n, used);
@@ -259,7 +260,8 @@ TEST(Receiver, WholeFramesAreDeliveredFromTheInputWithoutAllocating) {
     Bytes ping = build_frame(std::string("89 ") + (role == WSC_ROLE_SERVER ? "mask " : "") + "\"p\"");
     data.insert(data.end(), ping.begin(), ping.end());
     Recorder rec;
-    wsc::Receiver rx(cfg, &Recorder::sink, &rec);
+    cfg.sink = &Recorder::sink;
+  wsc::Receiver rx(cfg, &rec);
     size_t used = 0;
     ASSERT_EQ(rx.feed(data.data(), data.size(), &used), 0);
     EXPECT_EQ(used, data.size());
@@ -283,7 +285,8 @@ TEST(Receiver, BufferStaysWithinTheMessageLimit) {
   Bytes last = build_frame("80 mask 01");
   data.insert(data.end(), last.begin(), last.end());
   Recorder rec;
-  wsc::Receiver rx(cfg, &Recorder::sink, &rec);
+  cfg.sink = &Recorder::sink;
+  wsc::Receiver rx(cfg, &rec);
   size_t peak = 0;
   for (size_t i = 0; i < data.size(); ++i) {
     size_t used;
@@ -302,7 +305,8 @@ TEST(Receiver, LargeBufferedMessagesAreReleasedAfterDelivery) {
   Bytes end = build_frame("80 mask 01");
   data.insert(data.end(), end.begin(), end.end());
   Recorder rec;
-  wsc::Receiver rx(cfg, &Recorder::sink, &rec);
+  cfg.sink = &Recorder::sink;
+  wsc::Receiver rx(cfg, &rec);
   size_t used;
   ASSERT_EQ(rx.feed(data.data(), data.size(), &used), 0);
   ASSERT_EQ(rec.events.size(), 1u);
@@ -317,14 +321,12 @@ TEST(Receiver, PauseStopsAfterTheCurrentEvent) {
     std::vector<std::string> events;
   } ctx{};
   wsc::ReceiverConfig cfg;
-  wsc::Receiver rx(
-      cfg,
-      [](void *c, const wsc_parser_event_t &ev) {
-        auto *x = static_cast<Ctx *>(c);
-        x->events.push_back(describe(ev));
-        x->rx->pause();
-      },
-      &ctx);
+  cfg.sink = [](void *c, const wsc_parser_event_t &ev) {
+    auto *x = static_cast<Ctx *>(c);
+    x->events.push_back(describe(ev));
+    x->rx->pause();
+  };
+  wsc::Receiver rx(cfg, &ctx);
   ctx.rx = &rx;
   Bytes data = build_frame("81 mask \"a\"");
   Bytes two = build_frame("81 mask \"b\"");
@@ -370,7 +372,8 @@ TEST(Receiver, FilterTransformsRsv1MessagesOnly) {
     cfg.allow_rsv1 = true;
     Expand ext;
     Recorder rec;
-    wsc::Receiver rx(cfg, &Recorder::sink, &rec);
+    cfg.sink = &Recorder::sink;
+  wsc::Receiver rx(cfg, &rec);
     rx.set_filter(&ext);
     Bytes data = build_frame("41 mask 02 03");
     for (const char *f : {"89 mask \"p\"", "80 mask 01", "82 mask 05"}) {
@@ -390,7 +393,8 @@ TEST(Receiver, FilterOutputIsBoundedByTheMessageLimit) {
   cfg.max_message = 100;
   Expand ext;
   Recorder rec;
-  wsc::Receiver rx(cfg, &Recorder::sink, &rec);
+  cfg.sink = &Recorder::sink;
+  wsc::Receiver rx(cfg, &rec);
   rx.set_filter(&ext);
   Bytes data = build_frame("c2 mask 60 60");  // 2 wire bytes that expand to 192
   size_t used;
@@ -409,7 +413,8 @@ TEST(Receiver, FilterOutputIsUtf8Checked) {
     }
   } bad;
   Recorder rec;
-  wsc::Receiver rx(cfg, &Recorder::sink, &rec);
+  cfg.sink = &Recorder::sink;
+  wsc::Receiver rx(cfg, &rec);
   rx.set_filter(&bad);
   Bytes data = build_frame("c1 mask \"a\"");
   size_t used;

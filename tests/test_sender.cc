@@ -43,15 +43,19 @@ wsc_sender_t *make_sender(Wire *w, wsc_role_t role, uint32_t flags = 0, uint64_t
   return s;
 }
 
+// A receiver's sink that collects the events, described, into the std::vector<std::string> ctx.
+void collect(void *ctx, const wsc_parser_event_t &ev) {
+  static_cast<std::vector<std::string> *>(ctx)->push_back(describe(ev));
+}
+
 std::vector<std::string> parse(const Bytes &wire, wsc_role_t receiver_role, bool assemble = true) {
   std::vector<std::string> events;
   wsc::ReceiverConfig cfg;
+  cfg.sink = collect;
   cfg.role = receiver_role;
   cfg.assemble = assemble;
   cfg.allow_rsv1 = true;
-  wsc::Receiver rx(
-      cfg, [](void *ctx, const wsc_parser_event_t &ev) { static_cast<std::vector<std::string> *>(ctx)->push_back(describe(ev)); },
-      &events);
+  wsc::Receiver rx(cfg, &events);
   Bytes copy = wire;
   size_t used;
   EXPECT_EQ(rx.feed(copy.data(), copy.size(), &used), 0);
@@ -291,10 +295,9 @@ TEST(Sender, RandomTrafficRoundTripsThroughTheReceiver) {
     for (Split how : {Split::kWhole, Split::kRandom}) {
       std::vector<std::string> got;
       wsc::ReceiverConfig cfg;
+      cfg.sink = collect;
       cfg.role = peer;
-      wsc::Receiver rx(
-          cfg, [](void *ctx, const wsc_parser_event_t &ev) { static_cast<std::vector<std::string> *>(ctx)->push_back(describe(ev)); },
-          &got);
+      wsc::Receiver rx(cfg, &got);
       ASSERT_EQ(feed_split(wire, how, iter, [&](uint8_t *p, size_t n, size_t *u) { return rx.feed(p, n, u); }), 0);
       ASSERT_EQ(got, expected);
     }

@@ -9,7 +9,7 @@ using namespace wsc_test;
 
 namespace {
 
-std::string drain(wsc::WriteQueue &q, size_t step) {
+std::string drain(wsc::WriteQueue &q, size_t step, wsc::BufferPool *pool = nullptr) {
   std::string out;
   while (!q.empty()) {
     wsc_buf_t bufs[4];
@@ -19,7 +19,7 @@ std::string drain(wsc::WriteQueue &q, size_t step) {
     for (size_t i = 0; i < n; ++i) chunk.append(reinterpret_cast<const char *>(bufs[i].base), bufs[i].len);
     size_t take = std::min(step, chunk.size());
     out += chunk.substr(0, take);
-    q.consume(take);
+    q.consume(take, pool);
   }
   return out;
 }
@@ -44,22 +44,15 @@ TEST(WriteQueue, OwnedAndSharedPiecesComeOutInOrderWhateverTheWriteSizes) {
   }
 }
 
-TEST(WriteQueue, LockedPiecesAreNotAppendedTo) {
+TEST(WriteQueue, AppendsAfterAPartialWriteFollowTheUnwrittenRest) {
+  // The kernel took part of the first piece; what is sent next goes behind the rest of it.
   wsc::WriteQueue q;
   ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>("first"), 5));
-  wsc_buf_t bufs[4];
-  size_t total;
-  ASSERT_EQ(q.gather(bufs, 4, &total), 1u);
-  const uint8_t *in_flight = bufs[0].base;
-  q.lock(1);
-  std::string big(100000, 'x');  // would move the first piece's memory if appended to it
+  q.consume(2);
+  std::string big(100000, 'x');  // grows (moves) the piece that was partly written
   ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>(big.data()), big.size()));
-  ASSERT_EQ(q.gather(bufs, 4, &total), 2u);
-  EXPECT_EQ(bufs[0].base, in_flight);
-  EXPECT_EQ(std::string(reinterpret_cast<const char *>(in_flight), 5), "first");
-  q.consume(5);
-  EXPECT_EQ(q.bytes(), big.size());
-  EXPECT_EQ(drain(q, 4096), big);
+  EXPECT_EQ(q.bytes(), 3 + big.size());
+  EXPECT_EQ(drain(q, 4096), "rst" + big);
 }
 
 TEST(WriteQueue, SharedFramesOutliveNoQueue) {
@@ -77,14 +70,14 @@ TEST(WriteQueue, SharedFramesOutliveNoQueue) {
 // the queue reports are exactly those it hands out (a reused buffer must come back empty).
 TEST(WriteQueue, PooledPiecesKeepExactAccounting) {
   wsc::BufferPool pool;
-  wsc::WriteQueue q(&pool);
+  wsc::WriteQueue q;
   std::string big(70000, 'b');
   const uint8_t key[4] = {1, 2, 3, 4};
   for (int round = 0; round < 5; ++round) {
-    ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>("hdr"), 3));
-    ASSERT_TRUE(q.append_masked(reinterpret_cast<const uint8_t *>(big.data()), big.size(), key));
+    ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>("hdr"), 3, &pool));
+    ASSERT_TRUE(q.append_masked(reinterpret_cast<const uint8_t *>(big.data()), big.size(), key, &pool));
     EXPECT_EQ(q.bytes(), 3 + big.size()) << round;
-    std::string out = drain(q, 65536);
+    std::string out = drain(q, 65536, &pool);
     ASSERT_EQ(out.size(), 3 + big.size()) << round;
     EXPECT_EQ(out.substr(0, 3), "hdr");
     for (size_t i = 0; i < big.size(); ++i)
