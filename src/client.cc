@@ -205,6 +205,12 @@ void start_connect(wsc_conn_s *c) {
     uv_freeaddrinfo(h.addrs);
     h.addrs = h.next_addr = nullptr;
   }
+  // An address written as numbers needs no resolver, nor a trip through its thread pool.
+  sockaddr_storage ss{};
+  auto *sa = reinterpret_cast<sockaddr *>(&ss);
+  if (uv_ip4_addr(h.host.c_str(), h.port, reinterpret_cast<sockaddr_in *>(&ss)) == 0 ||
+      uv_ip6_addr(h.host.c_str(), h.port, reinterpret_cast<sockaddr_in6 *>(&ss)) == 0)
+    return start_socket(c, [&](int *fd) { return wsc::sock::connect_tcp(sa, fd); });
   h.gai.data = c;
   h.resolving = true;
   int rc = uv_getaddrinfo(c->loop()->uv, &h.gai, on_resolved, h.host.c_str(), std::to_string(h.port).c_str(), &hints);
