@@ -105,7 +105,7 @@ void wsc_loop_s::adopt_socket(wsc::Watched *w, int fd) {
   w->interest = 0;
   // The set's watcher keeps the loop alive exactly while a socket is open (as a libuv handle
   // each would).
-  if (sockets++ == 0) uv_ref(reinterpret_cast<uv_handle_t *>(&epoll_watch));
+  if (sockets++ == 0 && nested) uv_ref(reinterpret_cast<uv_handle_t *>(&epoll_watch));
 }
 
 int wsc_loop_s::watch(wsc::Watched *w, uint32_t events) {
@@ -126,23 +126,62 @@ void wsc_loop_s::unwatch_close(wsc::Watched *w) {
   watch(w, 0);
   ::close(w->fd);
   w->fd = -1;
-  if (--sockets == 0) uv_unref(reinterpret_cast<uv_handle_t *>(&epoll_watch));
+  if (--sockets == 0 && nested) uv_unref(reinterpret_cast<uv_handle_t *>(&epoll_watch));
 }
 
 void wsc_loop_s::on_epoll() {
+  epoll_event evs[256];
+  dispatch(evs, epoll_wait(epfd, evs, 256, 0));
+}
+
+bool wsc_loop_s::dispatch(const epoll_event *evs, int n) {
   // Nothing a handler does frees a socket's object before this returns: connections and
   // servers are freed from a later callback (release_later, a timer's close). A socket closed
   // by an earlier handler of the batch has fd -1 and is skipped.
-  epoll_event evs[256];
-  int n = epoll_wait(epfd, evs, 256, 0);
+  bool libuv_ready = false;
   for (int i = 0; i < n; ++i) {
     auto *w = static_cast<wsc::Watched *>(evs[i].data.ptr);
     if (w->fd < 0) continue;
     if (w->kind == wsc::Watched::kConn)
       static_cast<wsc_conn_s *>(w)->on_io(evs[i].events);
-    else
+    else if (w->kind == wsc::Watched::kListener)
       server_on_accept(static_cast<wsc_server_s *>(w));
+    else
+      libuv_ready = true;
   }
+  return libuv_ready;
+}
+
+bool wsc_loop_s::alive() const {
+  return uv_loop_alive(uv) || sockets > 0 || !dirty.empty() || !releases.empty();
+}
+
+int wsc_loop_s::drive(uint32_t mode) {
+  // One pass: libuv's phases when it has something to do (its backend was readable, or a timer
+  // is due, or handles are closing), then the flush of what was queued, then one wait on the
+  // set. ONCE and NOWAIT end after their first wait, as uv_run does.
+  bool libuv_ready = true, polled = false;
+  epoll_event evs[256];
+  for (;;) {
+    uv_update_time(uv);
+    if (libuv_ready || (uv_loop_alive(uv) && uv_backend_timeout(uv) == 0)) {
+      libuv_ready = false;
+      uv_run(uv, UV_RUN_NOWAIT);
+    }
+    flush_dirty();
+    if (stop_requested) {
+      stop_requested = false;
+      break;
+    }
+    if (!alive() || (polled && mode != WSC_RUN_DEFAULT)) break;
+    int timeout = mode == WSC_RUN_NOWAIT || !dirty.empty() || !releases.empty() ? 0
+                  : uv_loop_alive(uv)                                           ? uv_backend_timeout(uv)
+                                                                                : -1;
+    int n = epoll_wait(epfd, evs, 256, timeout);
+    polled = true;
+    if (n > 0 && dispatch(evs, n)) libuv_ready = true;
+  }
+  return alive() ? 1 : 0;
 }
 
 void wsc_loop_s::release_later(wsc_conn_s *c) {
@@ -277,7 +316,15 @@ int wsc_loop_new(wsc_loop_t **out, void *uv_loop) {
   uv_timer_init(loop->uv, &loop->timer);
   loop->async.data = loop->prepare.data = loop->check.data = loop->timer.data = loop;
   loop->open_handles = 4;
-  if (uv_poll_init(loop->uv, &loop->epoll_watch, loop->epfd) != 0) {  // not expected: an epoll fd polls
+  bool ok;
+  if (loop->owned) {  // driven (drive()): libuv's backend joins the set
+    loop->libuv_watch.fd = uv_backend_fd(loop->uv);
+    ok = loop->watch(&loop->libuv_watch, EPOLLIN) == 0;
+  } else {  // nested in the owner's loop
+    loop->nested = true;
+    ok = uv_poll_init(loop->uv, &loop->epoll_watch, loop->epfd) == 0;
+  }
+  if (!ok) {  // not expected: an epoll descriptor can be watched
     loop->open_handles = 4;
     loop->freeing = true;
     for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&loop->async), reinterpret_cast<uv_handle_t *>(&loop->prepare),
@@ -290,12 +337,14 @@ int wsc_loop_new(wsc_loop_t **out, void *uv_loop) {
     }
     return WSC_EIO;
   }
-  loop->epoll_watch.data = loop;
-  ++loop->open_handles;
-  uv_poll_start(&loop->epoll_watch, UV_READABLE, [](uv_poll_t *h, int status, int) {
-    if (status == 0) static_cast<wsc_loop_s *>(h->data)->on_epoll();
-  });
-  uv_unref(reinterpret_cast<uv_handle_t *>(&loop->epoll_watch));  // until a socket opens
+  if (loop->nested) {
+    loop->epoll_watch.data = loop;
+    ++loop->open_handles;
+    uv_poll_start(&loop->epoll_watch, UV_READABLE, [](uv_poll_t *h, int status, int) {
+      if (status == 0) static_cast<wsc_loop_s *>(h->data)->on_epoll();
+    });
+    uv_unref(reinterpret_cast<uv_handle_t *>(&loop->epoll_watch));  // until a socket opens
+  }
   uv_unref(reinterpret_cast<uv_handle_t *>(&loop->async));  // posts alone do not keep a loop alive
   // libuv writes without MSG_NOSIGNAL: a vanished peer must not kill the process (wsc/loop.h).
   struct sigaction sa;
@@ -306,13 +355,16 @@ int wsc_loop_new(wsc_loop_t **out, void *uv_loop) {
 
 int wsc_loop_run(wsc_loop_t *loop, uint32_t mode) {
   if (loop == nullptr || mode > WSC_RUN_NOWAIT) return WSC_EINVAL;
+  if (loop->owned) return loop->drive(mode);
   uv_run_mode m = mode == WSC_RUN_ONCE ? UV_RUN_ONCE : mode == WSC_RUN_NOWAIT ? UV_RUN_NOWAIT : UV_RUN_DEFAULT;
   int more = uv_run(loop->uv, m);
   return more != 0 ? 1 : 0;
 }
 
 void wsc_loop_stop(wsc_loop_t *loop) {
-  if (loop) uv_stop(loop->uv);
+  if (loop == nullptr) return;
+  loop->stop_requested = loop->owned;  // drive() sees it even when uv_run clears its own flag
+  uv_stop(loop->uv);
 }
 
 int wsc_loop_free(wsc_loop_t *loop) {
@@ -324,7 +376,7 @@ int wsc_loop_free(wsc_loop_t *loop) {
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->prepare), on_loop_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->check), on_loop_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->timer), on_loop_handle_closed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&loop->epoll_watch), on_loop_handle_closed);
+  if (loop->nested) uv_close(reinterpret_cast<uv_handle_t *>(&loop->epoll_watch), on_loop_handle_closed);
   if (!loop->owned) return 0;  // freed by the last close callback, when its owner runs the loop
   uv_run(&loop->own, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop->own);
@@ -334,11 +386,16 @@ int wsc_loop_free(wsc_loop_t *loop) {
 
 void *wsc_loop_uv(wsc_loop_t *loop) { return loop ? loop->uv : nullptr; }
 
-int wsc_loop_backend_fd(const wsc_loop_t *loop) { return loop ? uv_backend_fd(loop->uv) : -1; }
+// A driven loop's set holds libuv's backend too: it is the one descriptor to watch.
+int wsc_loop_backend_fd(const wsc_loop_t *loop) {
+  if (loop == nullptr) return -1;
+  return loop->owned ? loop->epfd : uv_backend_fd(loop->uv);
+}
 
 int wsc_loop_backend_timeout(const wsc_loop_t *loop) {
   if (loop == nullptr) return -1;
-  if (!loop->dirty.empty()) return 0;
+  if (!loop->dirty.empty() || !loop->releases.empty()) return 0;
+  if (loop->owned && !uv_loop_alive(loop->uv)) return -1;  // only sockets: no deadline
   return uv_backend_timeout(loop->uv);
 }
 

@@ -38,7 +38,7 @@ namespace wsc {
 // connection carries these 12 bytes of I/O state instead of a uv_tcp_t (248 bytes), and its
 // reads and writes are plain system calls on the loop's shared buffer.
 struct Watched {
-  enum Kind : uint8_t { kConn, kListener };
+  enum Kind : uint8_t { kConn, kListener, kLibuv };
   explicit Watched(Kind k) : kind(k) {}
   int fd = -1;
   uint32_t interest = 0;  // the epoll events asked for; 0: not in the set
@@ -65,10 +65,17 @@ struct wsc_loop_s {
   // carries no timer handle of its own).
   uv_timer_t timer;
   std::vector<wsc_conn_s *> timers;
-  // Every socket of the loop in one epoll set, watched by libuv as one descriptor.
+  // Every socket of the loop in one epoll set. A loop wsc owns is driven around that set (drive()),
+  // with libuv's own backend descriptor as one more member: a socket's readiness then wakes one
+  // epoll, not two. A wrapped loop (its owner runs uv_run) watches the set as one uv_poll_t.
   int epfd = -1;
+  bool nested = false;  // the set is watched through epoll_watch
   uv_poll_t epoll_watch;
+  wsc::Watched libuv_watch{wsc::Watched::kLibuv};  // libuv's backend, in the set (driven loops)
   size_t sockets = 0;  // open sockets: while there is one, the loop runs
+  bool stop_requested = false;
+  int drive(uint32_t mode);  // wsc_loop_run for a loop wsc owns
+  bool alive() const;
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
   bool read_busy = false;
   wsc::BufferPool pool;  // large message and send buffers, reused by every connection
@@ -95,6 +102,7 @@ struct wsc_loop_s {
   int watch(wsc::Watched *w, uint32_t events);
   void unwatch_close(wsc::Watched *w);
   void on_epoll();  // the set is readable: dispatch what is ready
+  bool dispatch(const struct epoll_event *evs, int n);  // true if libuv's backend is among them
 
  private:
   void heap_swap(size_t a, size_t b);
