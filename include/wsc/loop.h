@@ -3,11 +3,14 @@
  * Threading: everything runs on the loop thread except the calls marked thread-safe.
  *
  * A wsc loop owns a libuv loop or wraps one its caller already runs (Node's, a C program's).
+ * Sockets are watched by one epoll set of wsc's: a loop wsc owns is run by wsc_loop_run around
+ * that set, with libuv's backend inside it (run an owned loop with wsc_loop_run, not uv_run);
+ * a wrapped loop watches the set as one more handle of its owner's.
  * For a foreign event loop (Python's asyncio), watch wsc_loop_backend_fd() for readability,
  * wake after wsc_loop_backend_timeout() ms, and call wsc_loop_run(loop, WSC_RUN_NOWAIT).
  *
- * libuv writes without MSG_NOSIGNAL: a loop created while SIGPIPE has its default action sets it
- * to SIG_IGN, so that a peer that vanishes in the middle of a write never kills the process. */
+ * A loop created while SIGPIPE has its default action sets it to SIG_IGN (libuv's own writes,
+ * e.g. a caller's handles on the same loop, do not use MSG_NOSIGNAL; wsc's sockets do). */
 #ifndef WSC_LOOP_H
 #define WSC_LOOP_H
 
@@ -38,7 +41,7 @@ WSC_EXTERN void wsc_loop_stop(wsc_loop_t *loop);
  * NULL does nothing. */
 WSC_EXTERN int wsc_loop_free(wsc_loop_t *loop);
 
-/* The uv_loop_t * underneath. */
+/* The uv_loop_t * underneath: for the caller's own libuv handles on the same loop. */
 WSC_EXTERN void *wsc_loop_uv(wsc_loop_t *loop);
 
 /* For embedding: the fd to poll for readability, and the milliseconds until the next timer
