@@ -216,6 +216,7 @@ struct Handshake {
   struct addrinfo *addrs = nullptr;
   struct addrinfo *next_addr = nullptr;
   // server
+  sockaddr_storage peer{};  // the client's address, as accept() gave it (ss_family 0: not known)
   wsc_request_s *deferred_request = nullptr;  // an upgrade request awaiting a deferred decision
 };
 

@@ -107,7 +107,11 @@ void parse_cookies(wsc_request_s *req) {
 }
 
 void fill_remote(wsc_request_s *req) {
-  wsc_conn_remote_address(req->conn, &req->remote);
+  const sockaddr_storage &peer = req->conn->hs()->peer;  // from accept(): no system call
+  if (peer.ss_family == AF_INET || peer.ss_family == AF_INET6)
+    wsc::addr_from_sockaddr(reinterpret_cast<const sockaddr *>(&peer), &req->remote);
+  else
+    wsc_conn_remote_address(req->conn, &req->remote);
   if (!(req->server->opts.flags & WSC_SERVER_TRUST_PROXY)) return;
   // Behind a trusted proxy: the client is the first address of X-Forwarded-For.
   if (const std::string *xff = req->msg->find("X-Forwarded-For")) {
@@ -288,7 +292,8 @@ void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request
 }
 
 // A connection on an open socket: tracked, then reading its request (or closed if it cannot).
-void start_socket_conn(wsc_server_s *srv, int fd, bool is_pipe, const wsc_adopt_request_t *adopted) {
+void start_socket_conn(wsc_server_s *srv, int fd, bool is_pipe, const wsc_adopt_request_t *adopted,
+                       const sockaddr_storage *peer) {
   auto *c = wsc_conn_s::create(srv->conn_cfg.get());
   if (c == nullptr) {
     ::close(fd);
@@ -298,6 +303,7 @@ void start_socket_conn(wsc_server_s *srv, int fd, bool is_pipe, const wsc_adopt_
   c->is_pipe = is_pipe;
   if (!is_pipe && !(c->cfg->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(fd, true);
   start_server_conn(srv, c, adopted);
+  if (peer != nullptr && c->hs() != nullptr) c->hs()->peer = *peer;
 }
 
 }  // namespace
@@ -305,9 +311,10 @@ void start_socket_conn(wsc_server_s *srv, int fd, bool is_pipe, const wsc_adopt_
 void server_on_accept(wsc_server_s *srv) {
   // A burst of connections is taken in one pass, up to a bound that keeps the loop fair.
   for (int i = 0; i < 128 && !srv->closing && srv->fd >= 0; ++i) {
-    int fd = wsc::sock::accept(srv->fd);
+    sockaddr_storage peer;
+    int fd = wsc::sock::accept(srv->fd, &peer);
     if (fd >= 0) {
-      start_socket_conn(srv, fd, srv->is_pipe, nullptr);
+      start_socket_conn(srv, fd, srv->is_pipe, nullptr, &peer);
       continue;
     }
     if (fd == -EAGAIN) return;
@@ -679,7 +686,7 @@ int wsc_server_adopt(wsc_server_t *server, int fd, const wsc_adopt_request_t *re
     ::close(fd);
     return rc == -EINVAL ? WSC_EINVAL : wsc::from_uv(rc);
   }
-  start_socket_conn(server, fd, is_unix, request);
+  start_socket_conn(server, fd, is_unix, request, nullptr);
   return 0;
 }
 

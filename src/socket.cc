@@ -100,9 +100,10 @@ int pending_error(int fd) {
   return -err;
 }
 
-int accept(int listen_fd) {
+int accept(int listen_fd, struct sockaddr_storage *peer) {
   for (;;) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    socklen_t len = sizeof *peer;
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr *>(peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) return fd;
     // A connection that was reset while it waited in the backlog: take the next.
     if (errno != EINTR && errno != ECONNABORTED) return -errno;

@@ -27,8 +27,9 @@ int connect_tcp(const struct sockaddr *addr, int *fd);
 int connect_unix(const char *path, int *fd);
 // The error of a finished connect (SO_ERROR), as a negative errno, or 0.
 int pending_error(int fd);
-// Accepts one connection, non-blocking: its fd, or a negative errno (-EAGAIN when none waits).
-int accept(int listen_fd);
+// Accepts one connection, non-blocking: its fd, or a negative errno (-EAGAIN when none waits);
+// peer receives its address.
+int accept(int listen_fd, struct sockaddr_storage *peer);
 // Makes an adopted socket non-blocking; *is_unix says its family. -EINVAL for a non-stream.
 int adopt(int fd, bool *is_unix);
 

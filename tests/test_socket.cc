@@ -44,7 +44,8 @@ TEST(Socket, TcpListenConnectAcceptSendRecvAndNames) {
   EXPECT_EQ(laddr.family, 4u);
   EXPECT_STREQ(laddr.address, "127.0.0.1");
   ASSERT_NE(laddr.port, 0u);
-  EXPECT_EQ(wsc::sock::accept(lfd), -EAGAIN);  // non-blocking: nobody waits yet
+  sockaddr_storage peer_addr;
+  EXPECT_EQ(wsc::sock::accept(lfd, &peer_addr), -EAGAIN);  // non-blocking: nobody waits yet
 
   sockaddr_in to = loopback(static_cast<uint16_t>(laddr.port));
   int cfd = -1;
@@ -54,8 +55,9 @@ TEST(Socket, TcpListenConnectAcceptSendRecvAndNames) {
   EXPECT_TRUE(wait_for(cfd, POLLOUT) & POLLOUT);
   EXPECT_EQ(wsc::sock::pending_error(cfd), 0);
   wait_for(lfd, POLLIN);
-  int sfd = wsc::sock::accept(lfd);
+  int sfd = wsc::sock::accept(lfd, &peer_addr);
   ASSERT_GE(sfd, 0);
+  EXPECT_EQ(peer_addr.ss_family, AF_INET);
   EXPECT_EQ(wsc::sock::set_nodelay(sfd, true), 0);
   EXPECT_EQ(wsc::sock::set_keepalive(sfd, true, 30), 0);
 
@@ -123,7 +125,8 @@ TEST(Socket, UnixListenConnectAndPaths) {
   EXPECT_EQ(wsc::sock::listen_unix(path.c_str(), 4, &again), -EADDRINUSE);  // the path exists
   int cfd = -1;
   EXPECT_EQ(wsc::sock::connect_unix(path.c_str(), &cfd), 0);  // Unix sockets connect at once
-  int sfd = wsc::sock::accept(lfd);
+  sockaddr_storage peer_addr;
+  int sfd = wsc::sock::accept(lfd, &peer_addr);
   ASSERT_GE(sfd, 0);
   wsc_addr_t local;
   ASSERT_EQ(wsc::sock::name(sfd, false, true, &local), 0);
