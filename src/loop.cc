@@ -166,6 +166,10 @@ int wsc_loop_s::drive(uint32_t mode) {
     uv_update_time(uv);
     if (libuv_ready || (uv_loop_alive(uv) && uv_backend_timeout(uv) == 0)) {
       libuv_ready = false;
+      // uv_run does nothing on a loop without a referenced active handle, yet an unreferenced
+      // one (a post's async, a caller's poll) may be what woke us: the flush's prepare and
+      // check handles, started for this pass, make it poll.
+      schedule_flush();
       uv_run(uv, UV_RUN_NOWAIT);
     }
     flush_dirty();

@@ -1,7 +1,10 @@
 // The loop (src/loop.cc): owned and wrapped loops, thread-safe posts, embedding queries.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -79,6 +82,47 @@ TEST(Loop, PostsFromManyThreadsAllRunInOrderPerThread) {
     for (int i = 0; i < kPosts; ++i) ASSERT_EQ(seen[th][i], i);
   }
   t.close_clean();
+}
+
+// An owned loop that only sockets keep running still delivers what libuv's own unreferenced
+// handles see: a post (its async handle) and a caller's uv_poll_t (as bench/servers' stdin
+// watch). libuv's uv_run does nothing on a loop with no referenced handle, so wsc must make it.
+TEST(Loop, UnreferencedHandlesAreServedWhileOnlySocketsKeepTheLoopRunning) {
+  wsc_loop_t *loop = nullptr;
+  ASSERT_EQ(wsc_loop_new(&loop, nullptr), 0);
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.host = "127.0.0.1";
+  wsc_server_t *srv = nullptr;
+  ASSERT_EQ(wsc_server_new(&srv, loop, &so, nullptr, nullptr), 0);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  struct State {
+    wsc_server_t *srv;
+    uv_poll_t poll;
+    bool posted = false, polled = false;
+  } st{srv, {}};
+  ASSERT_EQ(uv_poll_init(static_cast<uv_loop_t *>(wsc_loop_uv(loop)), &st.poll, fds[0]), 0);
+  st.poll.data = &st;
+  uv_poll_start(&st.poll, UV_READABLE, [](uv_poll_t *h, int, int) {
+    auto *s = static_cast<State *>(h->data);
+    s->polled = true;
+    uv_close(reinterpret_cast<uv_handle_t *>(h), nullptr);
+    if (s->posted) wsc_server_close(s->srv, 0);
+  });
+  uv_unref(reinterpret_cast<uv_handle_t *>(&st.poll));
+  std::thread other([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    wsc_loop_post(loop, [](wsc_loop_t *, void *ud) { static_cast<State *>(ud)->posted = true; }, &st);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(write(fds[1], "x", 1), 1);
+  });
+  EXPECT_EQ(wsc_loop_run(loop, WSC_RUN_DEFAULT), 0);  // ends once the server is closed
+  other.join();
+  EXPECT_TRUE(st.posted);
+  EXPECT_TRUE(st.polled);
+  EXPECT_EQ(wsc_loop_free(loop), 0);
+  close(fds[0]);
+  close(fds[1]);
 }
 
 TEST(Loop, FreeIsRefusedWhileAServerIsOpen) {
