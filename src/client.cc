@@ -197,20 +197,18 @@ void start_connect(wsc_conn_s *c) {
     return start_socket(c, [&](int *fd) { return wsc::sock::connect_unix(h.unix_path.c_str(), fd); });
   }
   c->is_pipe = false;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_ADDRCONFIG;
   if (h.addrs) {
     uv_freeaddrinfo(h.addrs);
     h.addrs = h.next_addr = nullptr;
   }
   // An address written as numbers needs no resolver, nor a trip through its thread pool.
-  sockaddr_storage ss{};
-  auto *sa = reinterpret_cast<sockaddr *>(&ss);
-  if (uv_ip4_addr(h.host.c_str(), h.port, reinterpret_cast<sockaddr_in *>(&ss)) == 0 ||
-      uv_ip6_addr(h.host.c_str(), h.port, reinterpret_cast<sockaddr_in6 *>(&ss)) == 0)
-    return start_socket(c, [&](int *fd) { return wsc::sock::connect_tcp(sa, fd); });
+  sockaddr_storage ss;
+  if (wsc::sock::numeric_address(h.host.c_str(), h.port, &ss))
+    return start_socket(c, [&](int *fd) { return wsc::sock::connect_tcp(reinterpret_cast<sockaddr *>(&ss), fd); });
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
   h.gai.data = c;
   h.resolving = true;
   int rc = uv_getaddrinfo(c->loop()->uv, &h.gai, on_resolved, h.host.c_str(), std::to_string(h.port).c_str(), &hints);
@@ -354,7 +352,7 @@ void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const
     std::string why;
     int rc = wsc::pmd_client_accept(*ext, c->cfg->pmd, &agreed, &why);
     if (rc != 0) return c->fail(rc, why);
-    c->pmd_start(agreed, *ext);
+    if (!c->pmd_start(agreed, *ext)) return c->fail(WSC_ENOMEM, "out of memory");
   }
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_UPGRADE;
@@ -453,7 +451,7 @@ int wsc_connect_transport(wsc_conn_t **out, wsc_loop_t *loop, const char *url, c
 
 int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *value) {
   if (conn == nullptr || name == nullptr) return WSC_EINVAL;
-  if (conn->is_server || conn->state != WSC_CONNECTING || !conn->hs() || conn->finishing) return WSC_ESTATE;
+  if (conn->is_server() || conn->state != WSC_CONNECTING || !conn->hs() || conn->finishing) return WSC_ESTATE;
   if (!wsc::header_name_valid(name) || (value && !wsc::header_value_valid(value))) return WSC_EINVAL;
   auto &hd = conn->hs()->headers;
   for (size_t i = hd.size(); i-- > 0;)
@@ -463,13 +461,13 @@ int wsc_conn_set_request_header(wsc_conn_t *conn, const char *name, const char *
 }
 
 bool client_reconnect(wsc_conn_s *c) {
-  const ClientConfig &cfg = *c->client();
-  if (cfg.reconnect_min_ms == 0 || c->client()->user_closed || c->transport()) return false;
+  ClientConfig &cfg = *c->client();
+  if (cfg.reconnect_min_ms == 0 || cfg.user_closed || c->transport()) return false;
   if (c->close_received && c->peer_code == WSC_CLOSE_NORMAL && !cfg.reconnect_always) return false;
-  if (cfg.reconnect_max_attempts != 0 && c->client()->attempt >= cfg.reconnect_max_attempts) return false;
-  ++c->client()->attempt;
+  if (cfg.reconnect_max_attempts != 0 && cfg.attempt >= cfg.reconnect_max_attempts) return false;
+  ++cfg.attempt;
   // Exponential backoff with jitter (0.5x to 1.5x), capped.
-  uint64_t delay = uint64_t{cfg.reconnect_min_ms} << std::min<uint32_t>(c->client()->attempt - 1, 20);
+  uint64_t delay = uint64_t{cfg.reconnect_min_ms} << std::min<uint32_t>(cfg.attempt - 1, 20);
   uint8_t r[2];
   uint32_t noise = wsc::random_bytes(r, 2) == 0 ? (uint32_t{r[0]} << 8 | r[1]) : 32768;
   delay = delay / 2 + delay * noise / 65536;
@@ -483,10 +481,10 @@ bool client_reconnect(wsc_conn_s *c) {
   ev.data = reinterpret_cast<const uint8_t *>(reason.data());
   ev.len = reason.size();
   ev.error = c->end_error;
-  ev.attempt = c->client()->attempt;
+  ev.attempt = cfg.attempt;
   ev.delay_ms = static_cast<uint32_t>(delay);
   c->emit(ev);
-  if (c->client()->user_closed) return false;  // closed from inside the event
+  if (cfg.user_closed) return false;  // closed from inside the event
   c->reset_for_reconnect();
   c->start_timer(delay, [](wsc_conn_s *conn) { begin_attempt(conn); });
   return true;

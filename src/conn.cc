@@ -67,7 +67,6 @@ ConnConfig::ConnConfig(const wsc_conn_options_t &o, wsc_loop_s *l, wsc_server_s 
 
 wsc_conn_s::wsc_conn_s(const ConnConfig *c)
     : Watched(kConn),
-      is_server(c->is_server),
       cfg(c),
       rx(c->rx, this),
       tx(c->is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (c->flags & WSC_CONN_FRAGMENT) != 0, c->fragment_threshold,
@@ -237,20 +236,20 @@ void wsc_conn_s::on_data(uint8_t *p, size_t n) {
     auto r = hs()->http.feed(reinterpret_cast<const char *>(p), n, &used);
     if (r == wsc::HttpParser::kNeedMore) return;
     std::string rest(reinterpret_cast<const char *>(p) + used, n - used);
-    if (is_server)
+    if (is_server())
       server_handle_request(this, r, rest);
     else
       client_handle_response(this, r, rest);
     return;
   }
   if (close_received && rx.state() == wsc::Receiver::kClosed) return;
-  if (is_server && !announced) return;  // refused: what the client still sends is ignored
+  if (is_server() && !announced) return;  // refused: what the client still sends is ignored
   feed_frames(p, n);
 }
 
 void wsc_conn_s::on_eof() {
   if (finishing) return;
-  if (state == WSC_CONNECTING && !is_server && hs()) {
+  if (state == WSC_CONNECTING && !is_server() && hs()) {
     client_handle_response(this, hs()->http.finish(), "");
     return;
   }
@@ -291,7 +290,7 @@ int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key
       }
     }
   }
-  // What the kernel did not take is copied (and masked, for a client()) into the queue.
+  // What the kernel did not take is copied (and masked, for a client) into the queue.
   for (uint32_t i = 0; i < n; ++i) {
     size_t len = bufs[i].len, skip = taken < len ? taken : len;
     taken -= skip;
@@ -425,9 +424,9 @@ bool wsc_conn_s::pmd_start(const wsc::PmdAgreement &a, const std::string &respon
   // Our compressor obeys the limits set for our side; our inflater takes any window.
   int level = cfg->pmd.level;
   int mem = cfg->pmd.mem_level ? static_cast<int>(cfg->pmd.mem_level) : 8;
-  int bits = is_server ? a.server_max_window_bits : a.client_max_window_bits;
-  bool our_no_ctx = is_server ? a.server_no_context_takeover : a.client_no_context_takeover;
-  bool peer_no_ctx = is_server ? a.client_no_context_takeover : a.server_no_context_takeover;
+  int bits = is_server() ? a.server_max_window_bits : a.client_max_window_bits;
+  bool our_no_ctx = is_server() ? a.server_no_context_takeover : a.client_no_context_takeover;
+  bool peer_no_ctx = is_server() ? a.client_no_context_takeover : a.server_no_context_takeover;
   if (our_no_ctx) {
     e->compressor = loop()->shared_deflater(level, mem, bits);
   } else {
@@ -481,12 +480,12 @@ void wsc_conn_s::open(const std::string &rest) {
   if (x) x->hs.reset();
   if (x && x->idle(*cfg)) x.reset();  // an idle connection holds no more than it needs
   state = WSC_OPEN;
-  if (cfg->liveness()) {
+  if (cfg->tcp_keepalive_ms != 0 && !is_pipe && fd >= 0) wsc::sock::set_keepalive(fd, true, cfg->tcp_keepalive_ms / 1000);
+  if (cfg->liveness()) {  // keepalive pings or an idle timeout: their state lives in x
     if (extra() == nullptr) return fail(WSC_ENOMEM, "out of memory");
     x->last_activity = uv_now(loop()->uv);
+    liveness();
   }
-  if (cfg->tcp_keepalive_ms != 0 && !is_pipe && fd >= 0) wsc::sock::set_keepalive(fd, true, cfg->tcp_keepalive_ms / 1000);
-  if (cfg->liveness()) liveness();
   if (client()) client()->attempt = 0;
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_OPEN;
@@ -537,7 +536,7 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
       peer_code = pe.close_code;
       if (pe.len > 0 && extra() != nullptr) x->peer_reason.assign(reinterpret_cast<const char *>(pe.data), pe.len);
       // The server closes the TCP connection first (RFC 6455 §7.1.1); a client waits for it.
-      begin_close(pe.close_code == WSC_CLOSE_NO_STATUS ? 0 : pe.close_code, nullptr, 0, is_server);
+      begin_close(pe.close_code == WSC_CLOSE_NO_STATUS ? 0 : pe.close_code, nullptr, 0, is_server());
       break;
     case WSC_PARSER_ERROR: {
       // RFC 6455 §7.1.7: fail the connection: send a close frame with the code, then close.
@@ -651,7 +650,7 @@ void wsc_conn_s::final_event() {
   const std::string *reason = x ? &x->peer_reason : nullptr;
   ev.data = reason ? reinterpret_cast<const uint8_t *>(reason->data()) : nullptr;
   ev.len = close_received && reason ? reason->size() : 0;
-  if (announced || !is_server) emit(ev);
+  if (announced || !is_server()) emit(ev);
   final_done = true;
   wsc_server_s *srv = server();
   delete this;
@@ -955,7 +954,7 @@ bool conn_set_transport(wsc_conn_s *c, const wsc_transport_t *t) {
 
 uint32_t wsc_conn_ready_state(const wsc_conn_t *conn) { return conn ? conn->state : uint32_t{WSC_CLOSED}; }
 uint64_t wsc_conn_id(const wsc_conn_t *conn) { return conn ? conn->id : 0; }
-int wsc_conn_is_server(const wsc_conn_t *conn) { return conn && conn->is_server ? 1 : 0; }
+int wsc_conn_is_server(const wsc_conn_t *conn) { return conn && conn->is_server() ? 1 : 0; }
 const char *wsc_conn_protocol(const wsc_conn_t *conn) { return conn ? conn->strings.get(PackedStrings::kProtocol) : ""; }
 const char *wsc_conn_extensions(const wsc_conn_t *conn) {
   return conn ? conn->strings.get(PackedStrings::kExtensions) : "";

@@ -156,6 +156,12 @@ bool wsc_loop_s::alive() const {
   return uv_loop_alive(uv) || sockets > 0 || !dirty.empty() || !releases.empty();
 }
 
+int wsc_loop_s::wait_timeout() const {
+  if (!dirty.empty() || !releases.empty()) return 0;
+  if (owned && !uv_loop_alive(uv)) return -1;  // only sockets: no deadline
+  return uv_backend_timeout(uv);
+}
+
 int wsc_loop_s::drive(uint32_t mode) {
   // One pass: libuv's phases when it has something to do (its backend was readable, or a timer
   // is due, or handles are closing), then the flush of what was queued, then one wait on the
@@ -178,10 +184,7 @@ int wsc_loop_s::drive(uint32_t mode) {
       break;
     }
     if (!alive() || (polled && mode != WSC_RUN_DEFAULT)) break;
-    int timeout = mode == WSC_RUN_NOWAIT || !dirty.empty() || !releases.empty() ? 0
-                  : uv_loop_alive(uv)                                           ? uv_backend_timeout(uv)
-                                                                                : -1;
-    int n = epoll_wait(epfd, evs, 256, timeout);
+    int n = epoll_wait(epfd, evs, 256, mode == WSC_RUN_NOWAIT ? 0 : wait_timeout());
     polled = true;
     if (n > 0 && dispatch(evs, n)) libuv_ready = true;
   }
@@ -329,16 +332,8 @@ int wsc_loop_new(wsc_loop_t **out, void *uv_loop) {
     ok = uv_poll_init(loop->uv, &loop->epoll_watch, loop->epfd) == 0;
   }
   if (!ok) {  // not expected: an epoll descriptor can be watched
-    loop->open_handles = 4;
-    loop->freeing = true;
-    for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&loop->async), reinterpret_cast<uv_handle_t *>(&loop->prepare),
-                           reinterpret_cast<uv_handle_t *>(&loop->check), reinterpret_cast<uv_handle_t *>(&loop->timer)})
-      uv_close(h, on_loop_handle_closed);
-    if (loop->owned) {
-      uv_run(&loop->own, UV_RUN_DEFAULT);
-      uv_loop_close(&loop->own);
-      delete loop;
-    }
+    loop->nested = false;  // epoll_watch never started: wsc_loop_free closes the other handles
+    wsc_loop_free(loop);
     return WSC_EIO;
   }
   if (loop->nested) {
@@ -396,12 +391,7 @@ int wsc_loop_backend_fd(const wsc_loop_t *loop) {
   return loop->owned ? loop->epfd : uv_backend_fd(loop->uv);
 }
 
-int wsc_loop_backend_timeout(const wsc_loop_t *loop) {
-  if (loop == nullptr) return -1;
-  if (!loop->dirty.empty() || !loop->releases.empty()) return 0;
-  if (loop->owned && !uv_loop_alive(loop->uv)) return -1;  // only sockets: no deadline
-  return uv_backend_timeout(loop->uv);
-}
+int wsc_loop_backend_timeout(const wsc_loop_t *loop) { return loop ? loop->wait_timeout() : -1; }
 
 int wsc_loop_post(wsc_loop_t *loop, wsc_loop_post_cb cb, void *user_data) {
   if (loop == nullptr || cb == nullptr) return WSC_EINVAL;

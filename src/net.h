@@ -34,9 +34,9 @@ constexpr size_t kReadBufferSize = 512 * 1024;
 }  // namespace wsc
 
 namespace wsc {
-// A socket in the loop's own epoll set. The loop watches that set as one uv_poll_t, so that a
-// connection carries these 12 bytes of I/O state instead of a uv_tcp_t (248 bytes), and its
-// reads and writes are plain system calls on the loop's shared buffer.
+// A socket in the loop's own epoll set (wsc_loop_s::epfd), so that a connection carries these
+// 12 bytes of I/O state instead of a uv_tcp_t (248 bytes), and its reads and writes are plain
+// system calls on the loop's shared buffer.
 struct Watched {
   enum Kind : uint8_t { kConn, kListener, kLibuv };
   explicit Watched(Kind k) : kind(k) {}
@@ -76,6 +76,7 @@ struct wsc_loop_s {
   bool stop_requested = false;
   int drive(uint32_t mode);  // wsc_loop_run for a loop wsc owns
   bool alive() const;
+  int wait_timeout() const;  // how long a wait on the set may block (wsc_loop_backend_timeout)
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
   bool read_busy = false;
   wsc::BufferPool pool;  // large message and send buffers, reused by every connection
@@ -329,6 +330,7 @@ struct wsc_conn_s : wsc::Watched {
   uint64_t queued() const { return written + out.bytes(); }
   wsc_loop_s *loop() const { return cfg->loop; }
   wsc_server_s *server() const { return cfg->server; }
+  bool is_server() const { return cfg->is_server; }
 
   // ---- the WebSocket ----
   void open(const std::string &rest);  // the handshake succeeded; rest: bytes after it
@@ -347,7 +349,6 @@ struct wsc_conn_s : wsc::Watched {
 
   // Small fields first: they fill the tail of Watched (a compact connection is a small one).
   // State bits.
-  bool is_server : 1;
   bool announced : 1 = false;  // the user knows this connection (server: CONNECTION was delivered)
   bool is_pipe : 1 = false;    // the socket is a Unix one
   bool connecting : 1 = false;  // a client's socket is connecting (it turns writable when done)

@@ -263,9 +263,6 @@ void close_listener(wsc_server_s *s) {
   s->listen_closed = true;
 }
 
-// A connection that could not start: tracked, so that its end is the server's, then closed.
-void drop_server_conn(wsc_conn_s *c) { c->finish(); }
-
 // A server connection starts reading its request (or, adopted with one, handles it at once).
 void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request_t *adopted) {
   uint32_t max_headers = srv->opts.max_headers ? srv->opts.max_headers : 100;
@@ -291,7 +288,7 @@ void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request
   });
 }
 
-// A connection on an open socket: tracked, then reading its request (or closed if it cannot).
+// A connection on an open socket, reading its request (or closed if it cannot).
 void start_socket_conn(wsc_server_s *srv, int fd, bool is_pipe, const wsc_adopt_request_t *adopted,
                        const sockaddr_storage *peer) {
   auto *c = wsc_conn_s::create(srv->conn_cfg.get());
@@ -350,8 +347,7 @@ int listen_tcp(wsc_server_s *srv, int backlog) {
       uv_ip4_addr("0.0.0.0", port, reinterpret_cast<sockaddr_in *>(&ss));
       rc = wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&ss), false, backlog, &fd);
     }
-  } else if (uv_ip4_addr(host, port, reinterpret_cast<sockaddr_in *>(&ss)) == 0 ||
-             uv_ip6_addr(host, port, reinterpret_cast<sockaddr_in6 *>(&ss)) == 0) {
+  } else if (wsc::sock::numeric_address(host, port, &ss)) {
     rc = wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&ss), v6_only, backlog, &fd);
   } else {  // a host name: resolve it now (synchronously, once, at start-up)
     uv_getaddrinfo_t req;
@@ -450,9 +446,7 @@ int wsc_server_address(const wsc_server_t *server, wsc_addr_t *out) {
     return 0;
   }
   if (server->fd < 0) return WSC_ESTATE;
-  int rc = wsc::sock::name(server->fd, false, false, out);
-  if (rc != 0) return wsc::from_uv(rc);
-  return 0;
+  return wsc::from_uv(wsc::sock::name(server->fd, false, false, out));
 }
 
 size_t wsc_server_connection_count(const wsc_server_t *server) { return server ? server->open_count : 0; }
@@ -697,7 +691,7 @@ int wsc_server_adopt_transport(wsc_server_t *server, wsc_conn_t **out, const wsc
   auto *c = wsc_conn_s::create(server->conn_cfg.get());
   if (c == nullptr) return WSC_ENOMEM;
   if (!conn_set_transport(c, transport)) {
-    drop_server_conn(c);
+    c->finish();  // it counts as the server's until its final event
     return WSC_EINVAL;
   }
   *out = c;

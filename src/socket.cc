@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -44,6 +46,12 @@ int unix_address(const char *path, sockaddr_un *sun) {
 }
 
 }  // namespace
+
+bool numeric_address(const char *host, int port, struct sockaddr_storage *out) {
+  *out = sockaddr_storage{};
+  return uv_ip4_addr(host, port, reinterpret_cast<sockaddr_in *>(out)) == 0 ||
+         uv_ip6_addr(host, port, reinterpret_cast<sockaddr_in6 *>(out)) == 0;
+}
 
 int listen_tcp(const struct sockaddr *addr, bool v6_only, int backlog, int *fd) {
   int rc = new_socket(addr->sa_family, fd);

@@ -16,6 +16,9 @@
 namespace wsc {
 namespace sock {
 
+// host written as an IPv4 or IPv6 address (not a name) with port: true, and *out set.
+bool numeric_address(const char *host, int port, struct sockaddr_storage *out);
+
 // A listening socket on addr (IPv6 sockets are dual-stack unless v6_only): *fd, or an error.
 int listen_tcp(const struct sockaddr *addr, bool v6_only, int backlog, int *fd);
 // A listening Unix socket at path (which must not exist).

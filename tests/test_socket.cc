@@ -29,6 +29,17 @@ short wait_for(int fd, short events) {
   return p.revents;
 }
 
+// A listening socket on 127.0.0.1 and a free port: its fd, and the port in *port.
+int listen_loopback(int backlog, uint16_t *port) {
+  sockaddr_in any = loopback(0);
+  int fd = -1;
+  EXPECT_EQ(wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&any), false, backlog, &fd), 0);
+  wsc_addr_t a;
+  EXPECT_EQ(wsc::sock::name(fd, false, false, &a), 0);
+  *port = static_cast<uint16_t>(a.port);
+  return fd;
+}
+
 std::string temp_socket_path() {
   return "/tmp/wsc-test-socket-" + std::to_string(getpid()) + ".sock";
 }
@@ -87,13 +98,10 @@ TEST(Socket, TcpListenConnectAcceptSendRecvAndNames) {
 }
 
 TEST(Socket, RefusedConnectIsReportedBySoError) {
-  sockaddr_in any = loopback(0);
-  int lfd = -1;
-  ASSERT_EQ(wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&any), false, 1, &lfd), 0);
-  wsc_addr_t a;
-  ASSERT_EQ(wsc::sock::name(lfd, false, false, &a), 0);
-  close(lfd);  // the port is now closed
-  sockaddr_in to = loopback(static_cast<uint16_t>(a.port));
+  uint16_t port = 0;
+  close(listen_loopback(1, &port));  // the port is now closed
+  ASSERT_NE(port, 0u);
+  sockaddr_in to = loopback(port);
   int cfd = -1;
   int rc = wsc::sock::connect_tcp(reinterpret_cast<sockaddr *>(&to), &cfd);
   ASSERT_GE(cfd, 0);
@@ -106,12 +114,10 @@ TEST(Socket, RefusedConnectIsReportedBySoError) {
 }
 
 TEST(Socket, ListenTwiceOnOnePortIsAddressInUse) {
-  sockaddr_in any = loopback(0);
-  int a = -1, b = -1;
-  ASSERT_EQ(wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&any), false, 1, &a), 0);
-  wsc_addr_t n;
-  ASSERT_EQ(wsc::sock::name(a, false, false, &n), 0);
-  sockaddr_in same = loopback(static_cast<uint16_t>(n.port));
+  uint16_t port = 0;
+  int a = listen_loopback(1, &port), b = -1;
+  ASSERT_GE(a, 0);
+  sockaddr_in same = loopback(port);
   EXPECT_EQ(wsc::sock::listen_tcp(reinterpret_cast<sockaddr *>(&same), false, 1, &b), -EADDRINUSE);
   EXPECT_EQ(b, -1);
   close(a);
