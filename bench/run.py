@@ -46,6 +46,8 @@ def servers(build, npm):
          {"NODE_PATH": node_path, "WS_NO_BUFFER_UTIL": "1"}, False),
         ("python-websockets", ["/usr/bin/python3", os.path.join(HERE, "servers", "py_echo.py")], {}, False),
     ]
+    if os.environ.get("WSC_BASELINE_ECHO"):  # another build of wsc_echo, for before/after ratios in one run
+        s.insert(3, ("wsc-baseline", [os.environ["WSC_BASELINE_ECHO"]], {}, False))
     out, notes = [], []
     for name, argv, env, raw in s:
         exe = argv[0] if argv[0] not in ("node",) else shutil.which("node")
@@ -184,11 +186,13 @@ def main():
 
     results = {}  # (workload, server) -> [run results]
     for wname, label, wargs in wls:
-        for s in srvs:
-            if s[3] and wname == "upgrade":
-                continue  # no handshake on raw TCP
-            runs = [run_once(loadgen, s, wargs, a.seconds, a.warmup) for _ in range(a.runs)]
-            results[(wname, s[0])] = runs
+        here = [s for s in srvs if not (s[3] and wname == "upgrade")]  # no handshake on raw TCP
+        # Runs take turns across servers, so that a slow phase of the machine falls on all of them.
+        for _ in range(a.runs):
+            for s in here:
+                results.setdefault((wname, s[0]), []).append(run_once(loadgen, s, wargs, a.seconds, a.warmup))
+        for s in here:
+            runs = results[(wname, s[0])]
             m = median(runs, "msg_per_s")
             errs = [r["error"] for r in runs if "error" in r]
             print(f"  {wname:9} {s[0]:18} {fmt(m, 'rate'):>9} msg/s  cpu/msg {fmt(median(runs, 'server_cpu_per_msg_ns'), 'ns')}"
@@ -197,7 +201,7 @@ def main():
     lines = ["# wsc benchmark kit results", "",
              f"Machine: {os.cpu_count()} CPUs, loopback; server pinned to CPU 0, load generator (wsc's client, "
              f"bench/loadgen.c) to CPU 1; each figure the median of {a.runs} runs of {a.seconds:g} s "
-             f"after {a.warmup:g} s of warm-up, a fresh server per run.", ""]
+             f"after {a.warmup:g} s of warm-up, a fresh server per run, the servers taking turns run by run.", ""]
     lines += [f"- {n}" for n in notes]
     if notes:
         lines.append("")

@@ -28,9 +28,14 @@ size_t gather_iov(const wsc::WriteQueue &q, iovec *iov, size_t max, size_t *tota
   return count;
 }
 
-int sender_write(void *ctx, const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
-  return static_cast<wsc_conn_s *>(ctx)->queue(bufs, n, mask_key);
-}
+// Frames go to the connection's write queue; a small one is built in place there.
+const wsc::Sender::Output kSenderOutput = {
+    [](void *ctx, const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
+      return static_cast<wsc_conn_s *>(ctx)->queue(bufs, n, mask_key);
+    },
+    [](void *ctx, size_t n) { return static_cast<wsc_conn_s *>(ctx)->reserve(n); },
+    [](void *ctx, size_t n) { static_cast<wsc_conn_s *>(ctx)->commit(n); },
+};
 
 void receiver_sink(void *ctx, const wsc_parser_event_t &ev) { static_cast<wsc_conn_s *>(ctx)->on_frame_event(ev); }
 
@@ -70,7 +75,7 @@ wsc_conn_s::wsc_conn_s(const ConnConfig *c)
       cfg(c),
       rx(c->rx, this),
       tx(c->is_server ? WSC_ROLE_SERVER : WSC_ROLE_CLIENT, (c->flags & WSC_CONN_FRAGMENT) != 0, c->fragment_threshold,
-         sender_write, this) {
+         &kSenderOutput, this) {
   if (c->server) ++c->server->conn_count;
 }
 
@@ -290,17 +295,39 @@ int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key
       }
     }
   }
-  // What the kernel did not take is copied (and masked, for a client) into the queue.
-  for (uint32_t i = 0; i < n; ++i) {
-    size_t len = bufs[i].len, skip = taken < len ? taken : len;
-    taken -= skip;
-    if (!out.append_masked(bufs[i].base + skip, len - skip, i == 1 ? mask_key : nullptr, &loop()->pool)) {
+  // What the kernel did not take is copied (and masked, for a client) into the queue, in one
+  // reservation.
+  if (total > taken) {
+    const size_t rest = total - taken;  // a client's frame (masked) is never written directly: taken is 0
+    uint8_t *dst = out.reserve(rest, &loop()->pool);
+    if (dst == nullptr) {
       end_error = WSC_ENOMEM;
       return WSC_ENOMEM;
     }
+    for (uint32_t i = 0; i < n; ++i) {
+      size_t len = bufs[i].len, skip = taken < len ? taken : len;
+      taken -= skip;
+      len -= skip;
+      if (i == 1 && mask_key != nullptr)
+        wsc::mask_bytes(dst, bufs[i].base + skip, len, mask_key, 0);
+      else if (len > 0)
+        std::memcpy(dst, bufs[i].base + skip, len);
+      dst += len;
+    }
+    out.commit(rest);
   }
   loop()->mark_dirty(this);  // the flush reports what was written
   return 0;
+}
+
+uint8_t *wsc_conn_s::reserve(size_t n) {
+  // A large frame takes queue(): it may go to the kernel without a copy.
+  return n < kDirectWriteBytes ? out.reserve(n, &loop()->pool) : nullptr;
+}
+
+void wsc_conn_s::commit(size_t n) {
+  out.commit(n);
+  loop()->mark_dirty(this);
 }
 
 void wsc_conn_s::queue_shared(wsc::SharedFrame *f) {
@@ -603,8 +630,8 @@ void wsc_conn_s::reset_for_reconnect() {
   rx.~Receiver();
   new (&rx) wsc::Receiver(cfg->rx, this);
   tx.~Sender();
-  new (&tx) wsc::Sender(WSC_ROLE_CLIENT, (cfg->flags & WSC_CONN_FRAGMENT) != 0, cfg->fragment_threshold, sender_write,
-                        this);
+  new (&tx) wsc::Sender(WSC_ROLE_CLIENT, (cfg->flags & WSC_CONN_FRAGMENT) != 0, cfg->fragment_threshold,
+                        &kSenderOutput, this);
   x->reset_session();  // a client always has x (it holds the ClientConfig)
   open_handles = 1;
 }

@@ -10,13 +10,20 @@
 
 namespace wsc {
 
+namespace {
+constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+}  // namespace
+
 void mask_bytes(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4], uint64_t offset) {
   // Rotate the key so that it starts at src[0]; every block below is a multiple of 4 bytes long,
   // so the rotated key stays in phase.
-  uint8_t rk[4];
-  for (unsigned j = 0; j < 4; ++j) rk[j] = key[(offset + j) & 3];
   uint32_t k32;
-  std::memcpy(&k32, rk, 4);
+  std::memcpy(&k32, key, 4);
+  if (const unsigned r = static_cast<unsigned>(offset & 3) * 8) {  // key[offset & 3] first, in memory order
+    k32 = kLittleEndian ? (k32 >> r) | (k32 << (32 - r)) : (k32 << r) | (k32 >> (32 - r));
+  }
+  uint8_t rk[4];
+  std::memcpy(rk, &k32, 4);
   size_t i = 0;
 #if defined(__SSE2__)
   const __m128i k = _mm_set1_epi32(static_cast<int>(k32));

@@ -312,6 +312,10 @@ struct wsc_conn_s : wsc::Watched {
   void on_io_error(int uv_err);
   // Queues a frame (the sender's sink); a large one may be written at once. 0 or WSC_ENOMEM.
   int queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key);
+  // Room for a small frame built in place at the end of the queue (nullptr: use queue()), and
+  // the bytes it took.
+  uint8_t *reserve(size_t n);
+  void commit(size_t n);
   void queue_shared(wsc::SharedFrame *f);
   void wrote(size_t n);  // the kernel took n more bytes
   void flush();

@@ -20,7 +20,8 @@ size_t Receiver::buffered() const {
   return n;
 }
 
-int Receiver::feed(uint8_t *p, size_t n, size_t *consumed) {
+// The header and payload steps are inlined into the loop (flatten): this is the per-message path.
+__attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consumed) {
   if (consumed) *consumed = 0;
   if (in_feed_) return WSC_EBUSY;
   if (state_ == kFailed) return error_;
@@ -46,6 +47,33 @@ int Receiver::feed(uint8_t *p, size_t n, size_t *consumed) {
       break;
     }
     if (off == n) break;
+    if (state_ == kHeader && hdr_len_ == 0 && n - off >= 2) {
+      // The usual frame, whole in the input: FIN, RSV clear, text or binary outside a fragmented
+      // message, a 7-bit length, masked as RFC 6455 §5.1 asks of the peer, within the limits.
+      // Every rule of begin_frame and finish_header holds for it: take its header in one step.
+      const uint8_t b0 = p[off], b1 = p[off + 1];
+      const size_t len = b1 & 0x7F;
+      const bool masked = (b1 & 0x80) != 0;
+      const size_t hl = masked ? 6 : 2;
+      if ((b0 == 0x81 || b0 == 0x82) && !in_message_ && len < 126 && masked == (cfg_->role == WSC_ROLE_SERVER) &&
+          n - off >= hl + len && (cfg_->max_frame == 0 || len <= cfg_->max_frame) &&
+          (cfg_->max_message == 0 || len <= cfg_->max_message)) {
+        fin_ = true;
+        opcode_ = b0 & 0x0F;
+        masked_ = masked;
+        len7_ = static_cast<uint8_t>(len);
+        msg_rsv1_ = false;
+        if (masked) std::memcpy(key_, p + off + 2, 4);
+        in_message_ = true;
+        msg_opcode_ = opcode_;
+        utf8_.reset();
+        fragments_ = 1;
+        msg_wire_ = frame_len_ = remaining_ = len;
+        state_ = kPayload;
+        off += hl;
+        continue;  // the payload step delivers it from the input
+      }
+    }
     // kHeader or kHeaderExt: take need_ bytes, straight from the input when they are all there.
     const uint8_t *h;
     size_t avail = n - off;
@@ -115,7 +143,8 @@ int Receiver::begin_frame(uint8_t b0, uint8_t b1) {
   need_ = static_cast<uint8_t>((len7_ == 126 ? 2 : len7_ == 127 ? 8 : 0) + (masked_ ? 4 : 0));
   if (need_ == 0) {
     need_ = 2;
-    return finish_header(nullptr);
+    static constexpr uint8_t kNoExtension[12] = {};  // neither length nor key follows: nothing is read
+    return finish_header(kNoExtension);
   }
   state_ = kHeaderExt;
   return 0;

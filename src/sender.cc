@@ -15,8 +15,8 @@
 
 namespace wsc {
 
-Sender::Sender(wsc_role_t role, bool fragment, uint64_t threshold, Write write, void *ctx)
-    : write_(write), ctx_(ctx), threshold_(fragment ? threshold : 0), client_(role == WSC_ROLE_CLIENT) {}
+Sender::Sender(wsc_role_t role, bool fragment, uint64_t threshold, const Output *out, void *ctx)
+    : out_(out), ctx_(ctx), threshold_(fragment ? threshold : 0), client_(role == WSC_ROLE_CLIENT) {}
 
 int Sender::frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_t len) {
   if (stopped_) return WSC_ECLOSED;
@@ -25,16 +25,33 @@ int Sender::frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_
     int rc = random_mask_key(key);
     if (rc != 0) return rc;
   }
-  // RFC 6455 §5.3: a client masks the payload with a fresh key (the sink applies it).
+  // RFC 6455 §5.3: a client masks the payload with a fresh key (the output applies it).
+  if (out_->reserve != nullptr) {
+    if (uint8_t *dst = out_->reserve(ctx_, WSC_FRAME_MAX_HEADER + len)) {
+      size_t h = write_header(dst, flags, opcode, len, client_ ? key : nullptr);
+      if (client_)
+        mask_bytes(dst + h, payload, len, key, 0);
+      else if (len > 0)
+        std::memcpy(dst + h, payload, len);
+      out_->commit(ctx_, h + len);
+      return 0;
+    }
+  }
+  return write_frame(flags, opcode, payload, len, client_ ? key : nullptr);
+}
+
+// Kept out of frame() so that the in-place path above stays small.
+__attribute__((noinline)) int Sender::write_frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_t len,
+                                                  const uint8_t *key) {
   uint8_t hdr[WSC_FRAME_MAX_HEADER];
   wsc_buf_t bufs[2];
   bufs[0].base = hdr;
-  bufs[0].len = write_header(hdr, flags, opcode, len, client_ ? key : nullptr);
+  bufs[0].len = write_header(hdr, flags, opcode, len, key);
   bufs[1].base = payload;
   bufs[1].len = len;
   if (depth_ == UINT16_MAX) return WSC_EBUSY;  // write callbacks nested beyond any sane depth
   ++depth_;
-  int rc = write_(ctx_, bufs, len > 0 ? 2 : 1, client_ ? key : nullptr);
+  int rc = out_->write(ctx_, bufs, len > 0 ? 2 : 1, key);
   --depth_;
   return rc;
 }
@@ -44,6 +61,12 @@ int Sender::send(uint32_t opcode, const uint8_t *data, size_t len, uint32_t flag
   if ((data == nullptr && len > 0) || (flags & ~(WSC_SEND_MORE | WSC_SEND_COMPRESSED)) != 0) return WSC_EINVAL;
   if (sending_) return WSC_EBUSY;  // a write callback may not put data inside the message being sent
   if (!in_message_ && opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY) return WSC_EINVAL;
+  if (flags == 0 && !in_message_ && (threshold_ == 0 || len <= threshold_)) {  // the common case: one frame
+    sending_ = true;
+    int rc = frame(WSC_FRAME_FIN, opcode, data, len);
+    sending_ = false;
+    return rc;
+  }
   unsigned op = in_message_ ? static_cast<unsigned>(WSC_OP_CONTINUATION) : opcode;
   // RFC 7692 §6.1: RSV1 marks a compressed message on its first frame only.
   unsigned rsv1 = !in_message_ && (flags & WSC_SEND_COMPRESSED) ? WSC_FRAME_RSV1 : 0u;
@@ -114,7 +137,7 @@ struct wsc_sender_s {
   static constexpr size_t kKeepScratch = 64 * 1024;
 
   wsc_sender_s(wsc_role_t role, bool fragment, uint64_t threshold, wsc_sender_write_cb callback, void *data)
-      : tx(role, fragment, threshold, &wsc_sender_s::write, this), cb(callback), user_data(data) {}
+      : tx(role, fragment, threshold, &kOutput, this), cb(callback), user_data(data) {}
 
   // The C API hands out the frame as one buffer, its payload masked for a client.
   static int write(void *ctx, const wsc_buf_t *bufs, uint32_t nbufs, const uint8_t *mask_key) {
@@ -150,7 +173,11 @@ struct wsc_sender_s {
   void *user_data;
   bool free_pending = false;
   wsc::ByteBuffer scratch;  // header and masked payload of a client's frame
+
+  static const wsc::Sender::Output kOutput;
 };
+
+const wsc::Sender::Output wsc_sender_s::kOutput = {&wsc_sender_s::write, nullptr, nullptr};
 
 int wsc_sender_options_init(wsc_sender_options_t *opts, size_t size) {
   static const wsc_sender_options_t defaults = WSC_SENDER_OPTIONS_INIT;

@@ -12,15 +12,22 @@ namespace wsc {
 
 class Sender {
  public:
-  // Receives one frame as buffers to write in order, borrowed for the duration of the call: the
-  // header, then the payload if any. A client's frame comes with its mask key: the sink masks
-  // the payload (RFC 6455 §5.3) as it copies it, so that it is copied once; else key is null.
-  // Returns 0, or an error (WSC_ENOMEM) that the send reports.
+  // Where frames go. write receives one frame as buffers to write in order, borrowed for the
+  // duration of the call: the header, then the payload if any. A client's frame comes with its
+  // mask key: the output masks the payload (RFC 6455 §5.3) as it copies it, so that it is copied
+  // once; else key is null. It returns 0, or an error (WSC_ENOMEM) that the send reports.
+  // reserve (optional) offers n bytes of room at the end of the output for the sender to build
+  // a frame in place, or nullptr to have it written through write instead; commit then records
+  // how many of them the frame took. Small frames take that way: no buffers, one copy.
   using Write = int (*)(void *ctx, const wsc_buf_t *bufs, uint32_t nbufs, const uint8_t *mask_key);
+  struct Output {
+    Write write;
+    uint8_t *(*reserve)(void *ctx, size_t n);
+    void (*commit)(void *ctx, size_t n);
+  };
 
-  Sender(wsc_role_t role, bool fragment, uint64_t threshold, Write write, void *ctx);
+  Sender(wsc_role_t role, bool fragment, uint64_t threshold, const Output *out, void *ctx);
 
-  // See wsc_sender_send / _ping / _pong / _close for the contracts.
   int send(uint32_t opcode, const uint8_t *data, size_t len, uint32_t flags);
   int ping(const uint8_t *data, size_t len) { return control(0x9, data, len); }
   int pong(const uint8_t *data, size_t len) { return control(0xA, data, len); }
@@ -39,8 +46,9 @@ class Sender {
  private:
   int control(unsigned opcode, const uint8_t *data, size_t len);
   int frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_t len);
+  int write_frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_t len, const uint8_t *key);
 
-  Write write_;
+  const Output *out_;
   void *ctx_;
   uint64_t threshold_;  // 0: no fragmentation
   bool client_;

@@ -53,17 +53,31 @@ class WriteQueue {
   // key: a plain copy. Returns false on out of memory.
   bool append_masked(const uint8_t *p, size_t n, const uint8_t *key, BufferPool *pool = nullptr) {
     if (n == 0) return true;
-    ByteBuffer *piece = open_piece(n, pool);
-    if (piece == nullptr) return false;
-    ByteBuffer &b = *piece;
-    if (!b.reserve_extra(n, SIZE_MAX)) return false;
+    uint8_t *dst = reserve(n, pool);
+    if (dst == nullptr) return false;
     if (key != nullptr)
-      mask_bytes(b.tail(), p, n, key, 0);
+      mask_bytes(dst, p, n, key, 0);
     else
-      std::memcpy(b.tail(), p, n);
-    b.commit(n);
-    bytes_ += n;
+      std::memcpy(dst, p, n);
+    commit(n);
     return true;
+  }
+
+  // Room for n more bytes at the end of the queue (n > 0), to be written directly and then
+  // recorded with commit(n); nullptr on out of memory. A frame's header and payload go into one
+  // reservation.
+  uint8_t *reserve(size_t n, BufferPool *pool = nullptr) {
+    if (!pieces_.empty()) {  // common: the open piece has the room
+      Piece &last = pieces_.back();
+      if (last.shared == nullptr && last.own.room() >= n) return last.own.tail();
+    }
+    ByteBuffer *piece = open_piece(n, pool);
+    if (piece == nullptr || !piece->reserve_extra(n, SIZE_MAX)) return nullptr;
+    return piece->tail();
+  }
+  void commit(size_t n) {
+    pieces_.back().own.commit(n);
+    bytes_ += n;
   }
 
   // Appends a reference to a shared frame.

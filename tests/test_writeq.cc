@@ -55,6 +55,28 @@ TEST(WriteQueue, AppendsAfterAPartialWriteFollowTheUnwrittenRest) {
   EXPECT_EQ(drain(q, 4096), "rst" + big);
 }
 
+TEST(WriteQueue, AFrameBuiltInPlaceTakesOnlyWhatItCommits) {
+  // The sender reserves room for the largest header and commits what the frame took.
+  for (size_t step : {1u, 5u, 1000u}) {
+    wsc::SharedFrame *f = wsc::SharedFrame::make(2);
+    std::memcpy(f->data, "SH", 2);
+    wsc::WriteQueue q;
+    ASSERT_TRUE(q.append_shared(f));  // a reservation after a shared frame opens a piece of its own
+    uint8_t *p = q.reserve(14 + 3);
+    ASSERT_NE(p, nullptr);
+    std::memcpy(p, "hdrabc", 6);
+    q.commit(6);
+    ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>("next"), 4));
+    p = q.reserve(100000);  // grows the piece; what it holds stays
+    ASSERT_NE(p, nullptr);
+    p[0] = '!';
+    q.commit(1);
+    EXPECT_EQ(q.bytes(), 13u);
+    EXPECT_EQ(drain(q, step), "SHhdrabcnext!") << step;
+    f->unref();
+  }
+}
+
 TEST(WriteQueue, SharedFramesOutliveNoQueue) {
   wsc::SharedFrame *f = wsc::SharedFrame::make(3);
   {
