@@ -303,6 +303,48 @@ TEST(Conn, ProtocolErrorFromThePeerFailsTheConnection) {
   t.close_clean();
 }
 
+// A masked frame as a client sends it: a 64-bit length and a fixed key.
+std::string masked_frame(uint8_t b0, const std::string &data) {
+  const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
+  std::string f;
+  f += static_cast<char>(b0);
+  f += static_cast<char>(0x80 | 127);
+  for (int i = 7; i >= 0; --i) f += static_cast<char>((static_cast<uint64_t>(data.size()) >> (8 * i)) & 0xFF);
+  f.append(reinterpret_cast<const char *>(key), 4);
+  for (size_t i = 0; i < data.size(); ++i) f += static_cast<char>(data[i] ^ key[i % 4]);
+  return f;
+}
+
+TEST(Conn, LargeFramesInPiecesAreUnmaskedAndChecked) {
+  // Large frames arrive in pieces of odd sizes, each read on its own: unmasking keeps its phase
+  // across the pieces, and UTF-8 is checked in them too (RFC 6455 §8.1: invalid text fails with
+  // 1007).
+  TestLoop t;
+  SoloServer s(t);
+  std::string got;
+  const std::string bin = payload(300000, false);
+  std::string text = payload(300001, true);
+  text[200001] = '\xff';  // in the third piece
+  RawPeer peer(s.port, [&](int fd) {
+    raw_handshake(fd);
+    for (const std::string &f : {masked_frame(0x82, bin), masked_frame(0x81, text)}) {
+      for (size_t off = 0; off < f.size(); off += 70001) {  // odd sizes: pieces cross the key's phase
+        send_all(fd, f.substr(off, 70001));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    got = read_all(fd);
+  });
+  t.run_until([&] { return peer.done.load() && s.side.closed; });
+  ASSERT_EQ(s.side.messages.size(), 1u);
+  EXPECT_TRUE(s.side.messages[0] == bin) << "the binary message arrived intact";
+  EXPECT_EQ(got.substr(0, 4), std::string("\x88\x02\x03\xef", 4)) << "a close frame with 1007";
+  ASSERT_GE(s.side.events.log.size(), 3u);
+  EXPECT_EQ(s.side.events.log[2].substr(0, 30), "error WSC_ERR_INVALID_UTF8 inv");
+  s.close();
+  t.close_clean();
+}
+
 TEST(Conn, CallsFromInsideCallbacks) {
   TestLoop t;
   Pair p(t);
