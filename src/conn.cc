@@ -295,26 +295,14 @@ int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key
       }
     }
   }
-  // What the kernel did not take is copied (and masked, for a client) into the queue, in one
-  // reservation.
-  if (total > taken) {
-    const size_t rest = total - taken;  // a client's frame (masked) is never written directly: taken is 0
-    uint8_t *dst = out.reserve(rest, &loop()->pool);
-    if (dst == nullptr) {
+  // What the kernel did not take is copied (and masked, for a client) into the queue.
+  for (uint32_t i = 0; i < n; ++i) {
+    size_t len = bufs[i].len, skip = taken < len ? taken : len;
+    taken -= skip;
+    if (!out.append_masked(bufs[i].base + skip, len - skip, i == 1 ? mask_key : nullptr, &loop()->pool)) {
       end_error = WSC_ENOMEM;
       return WSC_ENOMEM;
     }
-    for (uint32_t i = 0; i < n; ++i) {
-      size_t len = bufs[i].len, skip = taken < len ? taken : len;
-      taken -= skip;
-      len -= skip;
-      if (i == 1 && mask_key != nullptr)
-        wsc::mask_bytes(dst, bufs[i].base + skip, len, mask_key, 0);
-      else if (len > 0)
-        std::memcpy(dst, bufs[i].base + skip, len);
-      dst += len;
-    }
-    out.commit(rest);
   }
   loop()->mark_dirty(this);  // the flush reports what was written
   return 0;

@@ -48,30 +48,23 @@ __attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consum
     }
     if (off == n) break;
     if (state_ == kHeader && hdr_len_ == 0 && n - off >= 2) {
-      // The usual frame, whole in the input: FIN, RSV clear, text or binary outside a fragmented
-      // message, a 7-bit length, masked as RFC 6455 §5.1 asks of the peer, within the limits.
-      // Every rule of begin_frame and finish_header holds for it: take its header in one step.
+      // The usual header: FIN, RSV clear, text or binary outside a fragmented message, a 7-bit
+      // length, masked as RFC 6455 §5.1 asks of the peer. It passes every check of begin_frame,
+      // so only finish_header (the limits, the message's state) runs, once its key is here.
       const uint8_t b0 = p[off], b1 = p[off + 1];
-      const size_t len = b1 & 0x7F;
       const bool masked = (b1 & 0x80) != 0;
       const size_t hl = masked ? 6 : 2;
-      if ((b0 == 0x81 || b0 == 0x82) && !in_message_ && len < 126 && masked == (cfg_->role == WSC_ROLE_SERVER) &&
-          n - off >= hl + len && (cfg_->max_frame == 0 || len <= cfg_->max_frame) &&
-          (cfg_->max_message == 0 || len <= cfg_->max_message)) {
+      if ((b0 == 0x81 || b0 == 0x82) && !in_message_ && (b1 & 0x7F) < 126 &&
+          masked == (cfg_->role == WSC_ROLE_SERVER) && n - off >= hl) {
         fin_ = true;
         opcode_ = b0 & 0x0F;
         masked_ = masked;
-        len7_ = static_cast<uint8_t>(len);
+        len7_ = b1 & 0x7F;
         msg_rsv1_ = false;
-        if (masked) std::memcpy(key_, p + off + 2, 4);
-        in_message_ = true;
-        msg_opcode_ = opcode_;
-        utf8_.reset();
-        fragments_ = 1;
-        msg_wire_ = frame_len_ = remaining_ = len;
-        state_ = kPayload;
+        rc = finish_header(p + off + 2);  // reads the key only: a 7-bit length has no extension
         off += hl;
-        continue;  // the payload step delivers it from the input
+        if (rc != 0) break;
+        continue;  // the payload step delivers it, from the input when it is whole there
       }
     }
     // kHeader or kHeaderExt: take need_ bytes, straight from the input when they are all there.
