@@ -7,6 +7,7 @@
 
 #include "net.h"
 #include "deflate.h"
+#include "last_error.h"
 #include "options.h"
 #include "random.h"
 #include "socket.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct Url {
   bool unix_socket = false;
+  bool secure = false;  // wss://
   std::string host;  // without brackets
   int port = 80;
   std::string target;  // path?query
@@ -24,19 +26,27 @@ struct Url {
   std::string host_header;
 };
 
-// ws://host[:port][/path][?query], ws+unix:///socket/path[:/request/path] (ws' syntax).
+// ws[s]://host[:port][/path][?query], ws+unix:///socket/path[:/request/path] (ws' syntax);
+// http[s]:// stand for ws[s]://.
 int parse_url(const std::string &url, Url *u) {
   std::string rest;
   if (url.rfind("ws://", 0) == 0) {
     rest = url.substr(5);
+  } else if (url.rfind("wss://", 0) == 0) {
+    rest = url.substr(6);
+    u->secure = true;
   } else if (url.rfind("http://", 0) == 0) {
     rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+    u->secure = true;
   } else if (url.rfind("ws+unix://", 0) == 0) {
     u->unix_socket = true;
     rest = url.substr(10);
   } else {
-    return WSC_EURL;  // wss:// arrives with TLS
+    return WSC_EURL;
   }
+  if (u->secure) u->port = 443;
   if (url.find('#') != std::string::npos) return WSC_EURL;  // RFC 6455 §3: no fragment
   for (char c : url)
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return WSC_EURL;
@@ -76,7 +86,7 @@ int parse_url(const std::string &url, Url *u) {
   }
   bool v6 = u->host.find(':') != std::string::npos;
   u->host_header = v6 ? "[" + u->host + "]" : u->host;
-  if (u->port != 80) u->host_header += ":" + std::to_string(u->port);
+  if (u->port != (u->secure ? 443 : 80)) u->host_header += ":" + std::to_string(u->port);
   return 0;
 }
 
@@ -119,6 +129,35 @@ void connect_next(wsc_conn_s *c) {
 
 }  // namespace
 
+namespace {
+
+// wss://: a TLS session on the connected socket. The request queued next goes out once the
+// handshake is done (flush_tls).
+bool start_tls(wsc_conn_s *c) {
+  ClientConfig &cfg = *c->client();
+  Handshake &h = *c->hs();
+  if (!cfg.tls) {  // a redirect from ws:// to wss://: the default settings
+    int err = 0;
+    std::string why;
+    wsc_tls_options_t defaults = WSC_TLS_OPTIONS_INIT;
+    cfg.tls = c->loop()->client_tls_context(defaults, &err, &why);
+    if (!cfg.tls) {
+      c->fail(err, why);
+      return false;
+    }
+  }
+  // The servername option names the URL's own host; a redirect to another host verifies that one.
+  const std::string &name = !cfg.servername.empty() && h.host == cfg.servername_for ? cfg.servername : h.host;
+  c->x->tls.reset(wsc::TlsSession::create(cfg.tls, name, cfg.no_sni, &c->loop()->pool));
+  if (!c->x->tls) {
+    c->fail(WSC_ENOMEM, "out of memory");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void client_on_connected(wsc_conn_s *c, int status) {
   if (c->finishing) return;
   if (status < 0) {
@@ -128,6 +167,7 @@ void client_on_connected(wsc_conn_s *c, int status) {
     return;
   }
   if (!c->is_pipe && !(c->cfg->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(c->fd, true);
+  if (c->hs()->secure && !start_tls(c)) return;
   send_request(c);
   if (!c->finishing && !c->start_reading()) c->fail(WSC_EIO, "cannot read from the socket");
 }
@@ -186,6 +226,7 @@ void apply_url(Handshake &h, const Url &u) {
   h.host_header = u.host_header;
   h.target = u.target;
   h.unix_path = u.unix_socket ? u.socket_path : "";
+  h.secure = u.secure;
 }
 
 // Resolves and connects the current hop (a Unix socket needs neither).
@@ -276,6 +317,7 @@ void follow_redirect(wsc_conn_s *c, const std::string &location, const std::vect
   c->stop_timer();
   c->reading = c->blocked = false;
   c->loop()->unwatch_close(c);  // this hop's socket; the next hop gets its own
+  c->x->tls.reset();
   start_connect(c);
 }
 
@@ -374,8 +416,11 @@ static int connect_common(wsc_conn_t **out, wsc_loop_t *loop, const char *url, c
   *out = nullptr;
   if (loop == nullptr || url == nullptr || loop->freeing) return WSC_EINVAL;
   wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
-  if (wsc::options_read(&o, opts) != 0 || (o.flags & ~(WSC_CLIENT_FOLLOW_REDIRECTS | WSC_CLIENT_RECONNECT_ALWAYS)) != 0)
+  if (wsc::options_read(&o, opts, offsetof(wsc_client_options_t, tls)) != 0 ||
+      (o.flags & ~(WSC_CLIENT_FOLLOW_REDIRECTS | WSC_CLIENT_RECONNECT_ALWAYS)) != 0)
     return WSC_EINVAL;
+  wsc_tls_options_t tls = WSC_TLS_OPTIONS_INIT;
+  if (wsc::options_read(&tls, o.tls) != 0) return WSC_EINVAL;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   if (wsc::options_read(&co, o.conn) != 0) return WSC_EINVAL;
   Url u;
@@ -407,6 +452,14 @@ static int connect_common(wsc_conn_t **out, wsc_loop_t *loop, const char *url, c
 
   std::unique_ptr<ClientConfig> client(new (std::nothrow) ClientConfig(co, loop));
   if (!client) return WSC_ENOMEM;
+  if (u.secure || o.tls) {  // the settings are read now: a bad file fails the call
+    std::string why;
+    client->tls = loop->client_tls_context(tls, &rc, &why);
+    if (!client->tls) return wsc::set_last_error(rc, why);
+    if (tls.servername) client->servername = tls.servername;
+    client->servername_for = u.host;
+    client->no_sni = (tls.flags & WSC_TLS_NO_SNI) != 0;
+  }
   auto *c = wsc_conn_s::create(&client->conn);
   if (c == nullptr) return WSC_ENOMEM;
   if (c->extra() == nullptr) {
@@ -476,7 +529,7 @@ bool client_reconnect(wsc_conn_s *c) {
   std::string reason = c->close_received ? c->peer_reason() : std::string();
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_RECONNECTING;
-  ev.code = c->close_received ? c->peer_code : uint32_t{WSC_CLOSE_ABNORMAL};
+  ev.code = c->close_received ? c->peer_code : wsc::abnormal_close_code(c->end_error);
   ev.was_clean = c->was_clean ? 1 : 0;
   ev.data = reinterpret_cast<const uint8_t *>(reason.data());
   ev.len = reason.size();

@@ -171,7 +171,10 @@ void wsc_conn_s::read_ready() {
     loop()->read_busy = true;
     ssize_t n = wsc::sock::recv(fd, buf, wsc::kReadBufferSize);
     if (n > 0) {
-      on_data(buf, static_cast<size_t>(n));
+      if (wsc::TlsSession *t = tls())
+        on_tls_data(t, buf, static_cast<size_t>(n));
+      else
+        on_data(buf, static_cast<size_t>(n));
       loop()->read_busy = false;
       flush_if_dirty();
       if (static_cast<size_t>(n) < wsc::kReadBufferSize) return;
@@ -252,6 +255,42 @@ void wsc_conn_s::on_data(uint8_t *p, size_t n) {
   feed_frames(p, n);
 }
 
+void wsc_conn_s::on_tls_data(wsc::TlsSession *t, const uint8_t *p, size_t n) {
+  wsc_loop_s *l = loop();
+  if (!l->tls_buf) {
+    l->tls_buf.reset(new (std::nothrow) uint8_t[wsc::kTlsPlainBytes]);
+    if (!l->tls_buf) return fail(WSC_ENOMEM, "out of memory");
+  }
+  auto deliver = [](void *ctx, uint8_t *plain, size_t len) {
+    auto *c = static_cast<wsc_conn_s *>(ctx);
+    c->on_data(plain, len);
+    return !c->finishing;
+  };
+  wsc::TlsSession::Status st = t->decrypt(p, n, l->tls_buf.get(), wsc::kTlsPlainBytes, deliver, this);
+  if (finishing) return;
+  if (st == wsc::TlsSession::kError) return tls_failed(t);
+  // Handshake records to answer, or plaintext that waited for the handshake.
+  if (!t->out.empty() || !out.empty()) l->mark_dirty(this);
+  if (st == wsc::TlsSession::kClosed) {  // close_notify: the peer's stream ended
+    reading = false;
+    update_interest();
+    on_eof();
+  }
+}
+
+void wsc_conn_s::tls_failed(wsc::TlsSession *t) {
+  int err = t->error();
+  std::string message = t->message();
+  // OpenSSL queued an alert that tells the peer why: one try to send it, without waiting.
+  if (fd >= 0 && !t->out.empty()) {
+    iovec iov[64];
+    size_t total = 0;
+    wsc::sock::send(fd, iov, gather_iov(t->out, iov, 64, &total));
+  }
+  if (is_server() && !announced) return server_tls_failed(this, err, message);
+  fail(err, message);
+}
+
 void wsc_conn_s::on_eof() {
   if (finishing) return;
   if (state == WSC_CONNECTING && !is_server() && hs()) {
@@ -276,7 +315,7 @@ void wsc_conn_s::on_io_error(int uv_err) {
 int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
   size_t total = 0, taken = 0;
   for (uint32_t i = 0; i < n; ++i) total += bufs[i].len;
-  if (mask_key == nullptr && total >= kDirectWriteBytes && fd >= 0 && !blocked && !connecting && !finishing) {
+  if (mask_key == nullptr && total >= kDirectWriteBytes && fd >= 0 && !blocked && !connecting && !finishing && !tls()) {
     // A large frame goes to the kernel now, behind what is queued, in one vectored write:
     // the payload is copied only if the socket does not take it whole.
     constexpr size_t kMaxBufs = 64;
@@ -325,6 +364,10 @@ void wsc_conn_s::queue_shared(wsc::SharedFrame *f) {
 
 void wsc_conn_s::wrote(size_t n) {
   out.consume(n, &loop()->pool);
+  progress(n);
+}
+
+void wsc_conn_s::progress(uint64_t n) {
   written += n;
   complete_upto(written, 0);
   after_progress();
@@ -342,6 +385,7 @@ void wsc_conn_s::flush() {
     after_progress();
     if (finishing || blocked) return;
   }
+  if (wsc::TlsSession *t = tls()) return flush_tls(t);
   if (out.empty()) {
     after_flush();
     return;
@@ -374,6 +418,38 @@ void wsc_conn_s::flush() {
   if (int err = update_interest()) on_io_error(err);
 }
 
+void wsc_conn_s::flush_tls(wsc::TlsSession *t) {
+  // Plaintext is encrypted while the ciphertext ahead of the socket stays under this bound, in
+  // calls of a few full records each; a send completes once its records reached the kernel.
+  constexpr size_t kCipherBacklog = 256 * 1024, kPlainChunk = 4 * 16384;
+  for (;;) {
+    while (!out.empty() && t->out.bytes() < kCipherBacklog) {
+      wsc_buf_t b;
+      size_t total = 0;
+      out.gather(&b, 1, &total);
+      long r = t->encrypt(b.base, b.len < kPlainChunk ? b.len : kPlainChunk);
+      if (r < 0) return tls_failed(t);
+      if (r == 0) break;  // the handshake is not done: the plaintext waits
+      out.consume(static_cast<size_t>(r), &loop()->pool);
+    }
+    if (t->out.empty()) break;
+    iovec iov[64];
+    size_t total = 0;
+    size_t n = gather_iov(t->out, iov, 64, &total);
+    ssize_t rc = wsc::sock::send(fd, iov, n);
+    if (rc == -EAGAIN) rc = 0;
+    if (rc < 0) return on_io_error(static_cast<int>(rc));
+    if (rc > 0) progress(t->sent(static_cast<size_t>(rc)));
+    if (finishing || fd < 0) return;
+    if (!t->out.empty()) {  // the kernel's buffer is full
+      blocked = true;
+      if (int err = update_interest()) on_io_error(err);
+      return;
+    }
+  }
+  if (out.empty()) after_flush();
+}
+
 void wsc_conn_s::flush_if_dirty() {
   if (!dirty) return;
   dirty = false;
@@ -384,6 +460,13 @@ void wsc_conn_s::after_flush() {
   // Everything is written: a closing connection sends FIN now (RFC 6455 §7.1.1: the server
   // closes the TCP connection first) and waits for the peer's.
   if (!shutdown_after_flush || shutdown_sent || finishing || !out.empty() || blocked) return;
+  if (wsc::TlsSession *t = tls()) {  // TLS ends with close_notify (RFC 8446 §6.1), then FIN
+    if (!t->out.empty()) return;
+    if (!t->close_notify_sent() && t->handshake_done()) {
+      t->close_notify();
+      if (!t->out.empty()) return flush_tls(t);
+    }
+  }
   shutdown_sent = true;
   if (wsc_transport_t *t = transport()) {
     if (t->shutdown) t->shutdown(this, t->transport_data);
@@ -660,7 +743,7 @@ void wsc_conn_s::final_event() {
   if (server()) server()->conn_gone(this);
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_CLOSE;
-  ev.code = close_received ? peer_code : uint32_t{WSC_CLOSE_ABNORMAL};
+  ev.code = close_received ? peer_code : wsc::abnormal_close_code(end_error);
   ev.was_clean = was_clean ? 1 : 0;
   const std::string *reason = x ? &x->peer_reason : nullptr;
   ev.data = reason ? reinterpret_cast<const uint8_t *>(reason->data()) : nullptr;
@@ -1010,3 +1093,10 @@ int wsc_conn_set_nodelay(wsc_conn_t *conn, int enable) {
 }
 
 wsc_loop_t *wsc_conn_loop(const wsc_conn_t *conn) { return conn ? conn->loop() : nullptr; }
+
+int wsc_conn_tls_info(const wsc_conn_t *conn, wsc_tls_info_t *out) {
+  if (conn == nullptr || out == nullptr || out->size < sizeof(wsc_tls_info_t) || conn->tls() == nullptr)
+    return WSC_EINVAL;
+  conn->tls()->info(out);
+  return 0;
+}

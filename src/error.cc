@@ -1,5 +1,9 @@
 #include "wsc/error.h"
 
+#include <string>
+
+#include "last_error.h"
+
 const char *wsc_strerror(int err) {
   switch (err) {
     case WSC_OK: return "success";
@@ -31,3 +35,14 @@ uint16_t wsc_err_close_code(int err) {
     default: return 0;
   }
 }
+
+namespace {
+thread_local std::string last_error;
+}  // namespace
+
+int wsc::set_last_error(int err, const std::string &message) {
+  last_error = message;
+  return err;
+}
+
+const char *wsc_last_error_message(void) { return last_error.c_str(); }

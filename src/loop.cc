@@ -94,6 +94,19 @@ void wsc_loop_s::flush_dirty() {
 
 wsc_loop_s::wsc_loop_s() : conn_slab(sizeof(wsc_conn_s)) {}
 
+std::shared_ptr<wsc::TlsContext> wsc_loop_s::client_tls_context(const wsc_tls_options_t &o, int *err,
+                                                                 std::string *why) {
+  std::string key = wsc::TlsContext::client_key(o);
+  for (auto &e : tls_contexts)
+    if (e.first == key) return e.second;
+  auto ctx = wsc::TlsContext::create(o, false, err, why);
+  if (!ctx) return ctx;
+  constexpr size_t kKept = 8;
+  if (tls_contexts.size() == kKept) tls_contexts.erase(tls_contexts.begin());
+  tls_contexts.emplace_back(std::move(key), ctx);
+  return ctx;
+}
+
 wsc_loop_s::~wsc_loop_s() {
   if (epfd >= 0) ::close(epfd);
 }

@@ -19,6 +19,7 @@
 #include "sender.h"
 #include "slab.h"
 #include "slots.h"
+#include "tls.h"
 #include "writeq.h"
 #include "wsc/client.h"
 #include "wsc/conn.h"
@@ -31,6 +32,8 @@ void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out);
 // One read buffer per loop (512 KiB, as uWebSockets): large enough that a stream of big messages
 // takes few reads, and that most messages are parsed and delivered where they were read.
 constexpr size_t kReadBufferSize = 512 * 1024;
+// What a TLS connection decrypts is delivered in pieces of up to this many bytes.
+constexpr size_t kTlsPlainBytes = 64 * 1024;
 }  // namespace wsc
 
 namespace wsc {
@@ -78,6 +81,11 @@ struct wsc_loop_s {
   bool alive() const;
   int wait_timeout() const;  // how long a wait on the set may block (wsc_loop_backend_timeout)
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
+  std::unique_ptr<uint8_t[]> tls_buf;   // and one for what TLS connections decrypt (allocated by the first)
+  // Clients' TLS contexts by their options (TlsContext::client_key): loading a CA store takes
+  // milliseconds, so connections with the same settings share one. The newest few are kept.
+  std::vector<std::pair<std::string, std::shared_ptr<wsc::TlsContext>>> tls_contexts;
+  std::shared_ptr<wsc::TlsContext> client_tls_context(const wsc_tls_options_t &o, int *err, std::string *why);
   bool read_busy = false;
   wsc::BufferPool pool;  // large message and send buffers, reused by every connection
   wsc::ByteBuffer deflate_out;  // compressed messages on their way to a sender
@@ -157,6 +165,11 @@ struct ClientConfig {
   uint32_t reconnect_min_ms = 0, reconnect_max_ms = 30000, reconnect_max_attempts = 0;
   bool reconnect_always = false;
   uint64_t offline_queue_bytes = 0;
+  // wss://: the context (made at connect for a wss:// URL or TLS options, else by the first
+  // redirect to wss://), and the name to verify and send as SNI instead of the URL's host.
+  std::shared_ptr<wsc::TlsContext> tls;
+  std::string servername, servername_for;  // the override, and the URL host it stands for
+  bool no_sni = false;
   // State.
   bool user_closed = false;  // close() or terminate() was called: no reconnection
   uint32_t attempt = 0;      // reconnection attempts in a row
@@ -202,6 +215,7 @@ struct Handshake {
   std::string target;
   int port = 0;
   std::string unix_path;
+  bool secure = false;  // this hop is wss://
   bool follow_redirects = false;
   uint32_t max_redirects = 10;
   uint32_t redirects = 0;
@@ -250,6 +264,7 @@ struct ConnExtra {
   std::string peer_reason;     // of the close frame received
   std::unique_ptr<Handshake> hs;         // until the connection opens
   std::unique_ptr<ClientConfig> client;  // clients only (it holds their ConnConfig)
+  std::unique_ptr<wsc::TlsSession> tls;  // a wss:// connection's TLS
   // A reconnecting client's fresh start: everything but the ClientConfig (and the last RTT) goes.
   void reset_session() {
     transport_closed = idle_notified = compressing = offloading = false;
@@ -261,11 +276,12 @@ struct ConnExtra {
     pending_in.release();
     peer_reason.clear();
     hs.reset();
+    tls.reset();
   }
   // Nothing here a connection still needs once open: a server connection without deflate,
   // keepalive or transport then drops it.
   bool idle(const ConnConfig &cfg) const {
-    return timer_slot == UINT32_MAX && !transport && !hs && !client && !inflater && !deflater && pending_in.capacity() == 0 &&
+    return timer_slot == UINT32_MAX && !transport && !hs && !client && !tls && !inflater && !deflater && pending_in.capacity() == 0 &&
            peer_reason.empty() && deferred.empty() && ping_sent_ns == 0 && rtt_us < 0 && !cfg.liveness();
   }
 };
@@ -308,6 +324,9 @@ struct wsc_conn_s : wsc::Watched {
   void read_ready();
   int update_interest();  // asks epoll for what the connection waits for now
   void on_data(uint8_t *p, size_t n);
+  void on_tls_data(wsc::TlsSession *t, const uint8_t *p, size_t n);  // ciphertext read
+  void flush_tls(wsc::TlsSession *t);
+  void tls_failed(wsc::TlsSession *t);  // sends the alert OpenSSL queued, if it can, then fails
   void on_eof();
   void on_io_error(int uv_err);
   // Queues a frame (the sender's sink); a large one may be written at once. 0 or WSC_ENOMEM.
@@ -318,6 +337,7 @@ struct wsc_conn_s : wsc::Watched {
   void commit(size_t n);
   void queue_shared(wsc::SharedFrame *f);
   void wrote(size_t n);  // the kernel took n more bytes
+  void progress(uint64_t n);  // n more bytes of the stream were written: completions, DRAIN
   void flush();
   void flush_if_dirty();  // the flush a mark_dirty() asked for, unless it already ran
   void after_flush();
@@ -330,7 +350,8 @@ struct wsc_conn_s : wsc::Watched {
   // Sends our close frame unless sent, enters CLOSING and starts the close timeout; with
   // fin_after_flush the TCP side is shut once everything is written. 0 or tx.close's error.
   int begin_close(uint32_t code, const uint8_t *reason, size_t len, bool fin_after_flush);
-  uint64_t buffered() const { return out.bytes(); }
+  // Bytes sent but not yet handed to the kernel (with TLS, also the encrypted ones).
+  uint64_t buffered() const { return out.bytes() + (x && x->tls ? x->tls->plain_pending() : 0); }
   uint64_t queued() const { return written + out.bytes(); }
   wsc_loop_s *loop() const { return cfg->loop; }
   wsc_server_s *server() const { return cfg->server; }
@@ -391,6 +412,7 @@ struct wsc_conn_s : wsc::Watched {
   // The rarely needed part, allocated on first use; nullptr when out of memory.
   ConnExtra *extra();
   wsc_transport_t *transport() const { return x ? x->transport.get() : nullptr; }
+  wsc::TlsSession *tls() const { return x ? x->tls.get() : nullptr; }
   wsc::Deflater *compressor() const { return x ? x->compressor : nullptr; }
   Handshake *hs() const { return x ? x->hs.get() : nullptr; }
   ClientConfig *client() const { return x ? x->client.get() : nullptr; }
@@ -409,6 +431,7 @@ struct wsc_server_s : wsc::Watched {
   void *user_data;
   wsc_server_options_t opts;
   std::unique_ptr<ConnConfig> conn_cfg;  // shared by its connections
+  std::shared_ptr<wsc::TlsContext> tls;  // wss://: every accepted connection speaks TLS
   std::string host, unix_path, path;
   bool is_pipe = false;
   bool closing = false;
@@ -443,6 +466,8 @@ int wsc_conn_send_compressed(wsc_conn_s *conn, uint32_t opcode, const uint8_t *z
 bool conn_set_transport(wsc_conn_s *c, const wsc_transport_t *t);
 // Clients: reconnects a dropped connection when its policy says so (else false: it ends).
 bool client_reconnect(wsc_conn_s *c);
+// A server connection failed its TLS handshake before its request: CLIENT_ERROR, then the end.
+void server_tls_failed(wsc_conn_s *c, int err, const std::string &message);
 // Client side: the response head (or refusal) arrived.
 void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest);
 

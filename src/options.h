@@ -12,13 +12,14 @@
 namespace wsc {
 
 // Copies the caller's options into *dst (which holds the defaults). NULL keeps the defaults.
-// The caller's struct may be newer (larger: fields this version does not know are ignored) but
-// not older than the first published layout, which is the current one.
+// The caller's struct may be newer (larger: fields this version does not know are ignored) or
+// older, down to min_size, the first published layout (the fields added since keep their
+// defaults).
 template <typename T>
-int options_read(T *dst, const T *src) {
+int options_read(T *dst, const T *src, size_t min_size = sizeof(T)) {
   if (src == nullptr) return 0;
-  if (src->size < sizeof(T)) return WSC_EINVAL;
-  std::memcpy(dst, src, sizeof(T));
+  if (src->size < min_size) return WSC_EINVAL;
+  std::memcpy(static_cast<void *>(dst), src, src->size < sizeof(T) ? src->size : sizeof(T));
   dst->size = static_cast<uint32_t>(sizeof(T));
   return 0;
 }

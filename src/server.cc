@@ -9,6 +9,7 @@
 
 #include "framing.h"
 #include "net.h"
+#include "last_error.h"
 #include "options.h"
 #include "socket.h"
 #include "wsc/error.h"
@@ -298,6 +299,10 @@ void start_socket_conn(wsc_server_s *srv, int fd, bool is_pipe, const wsc_adopt_
   }
   srv->loop->adopt_socket(c, fd);
   c->is_pipe = is_pipe;
+  if (srv->tls && adopted == nullptr) {  // a request already read came over someone else's TLS
+    if (c->extra() != nullptr) c->x->tls.reset(wsc::TlsSession::create(srv->tls, "", false, &srv->loop->pool));
+    if (!c->tls()) return c->finish();
+  }
   if (!is_pipe && !(c->cfg->flags & WSC_CONN_NAGLE)) wsc::sock::set_nodelay(fd, true);
   start_server_conn(srv, c, adopted);
   if (peer != nullptr && c->hs() != nullptr) c->hs()->peer = *peer;
@@ -377,7 +382,18 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   *out = nullptr;
   if (loop == nullptr || loop->freeing) return WSC_EINVAL;
   wsc_server_options_t o = WSC_SERVER_OPTIONS_INIT;
-  if (wsc::options_read(&o, opts) != 0 || (o.flags & ~kServerFlags) != 0 || o.port > 65535) return WSC_EINVAL;
+  if (wsc::options_read(&o, opts, offsetof(wsc_server_options_t, tls)) != 0 || (o.flags & ~kServerFlags) != 0 ||
+      o.port > 65535)
+    return WSC_EINVAL;
+  wsc_tls_options_t tls_opts = WSC_TLS_OPTIONS_INIT;
+  if (wsc::options_read(&tls_opts, o.tls) != 0) return WSC_EINVAL;
+  std::shared_ptr<wsc::TlsContext> tls;
+  if (o.tls) {  // certificates and keys are read now: a bad one fails the call
+    int err = 0;
+    std::string why;
+    tls = wsc::TlsContext::create(tls_opts, true, &err, &why);
+    if (!tls) return wsc::set_last_error(err, why);
+  }
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   if (wsc::options_read(&co, o.conn) != 0) return WSC_EINVAL;
   wsc_deflate_options_t deflate = WSC_DEFLATE_OPTIONS_INIT;
@@ -398,6 +414,8 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   if (o.path) srv->path = o.path;
   srv->opts.host = srv->opts.unix_path = srv->opts.path = nullptr;
   srv->opts.conn = nullptr;
+  srv->opts.tls = nullptr;
+  srv->tls = std::move(tls);
   int rc;
   uv_timer_init(loop->uv, &srv->notify);
   srv->notify.data = srv;
@@ -572,7 +590,20 @@ int wsc_request_remote_address(const wsc_request_t *req, wsc_addr_t *out) {
   *out = req->remote;
   return 0;
 }
-int wsc_request_is_secure(const wsc_request_t *req) { return req ? 0 : 0; }  // TLS arrives with its issue
+int wsc_request_is_secure(const wsc_request_t *req) { return req && req->conn->tls() ? 1 : 0; }
+
+int wsc_request_tls_info(const wsc_request_t *req, wsc_tls_info_t *out) {
+  return req ? wsc_conn_tls_info(req->conn, out) : WSC_EINVAL;
+}
+
+void server_tls_failed(wsc_conn_s *c, int err, const std::string &message) {
+  wsc_server_event_t ev{};
+  ev.type = WSC_SERVER_CLIENT_ERROR;
+  ev.error = err;
+  ev.message = message.c_str();
+  c->server()->emit(ev);
+  c->finish();
+}
 
 int wsc_request_add_header(wsc_request_t *req, const char *name, const char *value) {
   if (req == nullptr || name == nullptr || value == nullptr) return WSC_EINVAL;

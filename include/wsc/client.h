@@ -5,6 +5,7 @@
 #include "common.h"
 #include "conn.h"
 #include "loop.h"
+#include "tls.h"
 
 WSC_BEGIN_DECLS
 
@@ -29,14 +30,17 @@ typedef struct wsc_client_options_s {
   uint32_t reconnect_max_attempts; /* attempts in a row before giving up; 0: no limit */
   uint64_t offline_queue_bytes;    /* messages sent while (re)connecting wait, up to this many bytes,
                                       and go out once open; 0: such sends fail (WSC_ESTATE) */
+  const wsc_tls_options_t *tls;    /* wss://: trust, client certificate, SNI...; NULL: defaults
+                                      (system CA store, verification on) */
 } wsc_client_options_t;
 
 #define WSC_CLIENT_OPTIONS_INIT \
-  { sizeof(wsc_client_options_t), 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0 }
+  { sizeof(wsc_client_options_t), 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0, NULL }
 
 WSC_EXTERN int wsc_client_options_init(wsc_client_options_t *opts, size_t size);
 
-/* Connects to url: ws://host[:port][/path][?query] or ws+unix:///path/to.sock[:/request/path].
+/* Connects to url: ws://host[:port][/path][?query], wss://... (TLS, port 443 by default; see
+ * wsc/tls.h) or ws+unix:///path/to.sock[:/request/path].
  * The connection starts CONNECTING; events follow on the loop: UPGRADE and OPEN, or ERROR (and
  * UNEXPECTED_RESPONSE for a non-101 answer) then CLOSE. Returns 0 (*out is the connection) or
  * WSC_EURL, WSC_EINVAL, WSC_ENOMEM; a failure after that arrives as events.

@@ -3,7 +3,8 @@
  * Functions that can fail return 0 or a negative WSC_E* code. Codes are never renumbered; new
  * codes take new values. Ranges: -1..-99 general, -100..-199 WebSocket protocol violations
  * (each with the close code that RFC 6455 §7.4.1 prescribes), -200.. reserved for the
- * handshake, the network, TLS and extensions. */
+ * handshake, -300.. the network, -400.. TLS (a connection that fails with one reports 1015 in its
+ * close event: RFC 6455 §7.4.1). */
 #ifndef WSC_ERROR_H
 #define WSC_ERROR_H
 
@@ -54,7 +55,15 @@
   XX(EADDRINUSE, -303, 0, "address already in use")                                             \
   XX(ENAME, -304, 0, "host name could not be resolved")                                         \
   XX(EIO, -305, 0, "I/O error")                                                                 \
-  XX(ENOTFOUND, -306, 0, "no such connection")
+  XX(ENOTFOUND, -306, 0, "no such connection")                                                 \
+  XX(ETLS, -400, 0, "TLS error")                                                                \
+  XX(ETLS_HANDSHAKE, -401, 0, "TLS handshake failed")                                           \
+  XX(ECERT_UNTRUSTED, -402, 0, "certificate not trusted (unknown or self-signed issuer)")       \
+  XX(ECERT_EXPIRED, -403, 0, "certificate expired or not yet valid")                            \
+  XX(ECERT_HOSTNAME, -404, 0, "certificate does not match the host name or address")            \
+  XX(ECERT_REQUIRED, -405, 0, "peer certificate required")                                      \
+  XX(ECERT_INVALID, -406, 0, "certificate verification failed")                                 \
+  XX(ETLS_CONFIG, -407, 0, "invalid TLS configuration (certificate, key, CA or cipher list)")
 
 WSC_BEGIN_DECLS
 
@@ -76,6 +85,12 @@ WSC_EXTERN const char *wsc_err_name(int err);
 /* The close code (RFC 6455 §7.4.1) a connection closes with when it fails with err: the code of
  * each protocol error, 1011 for WSC_ENOMEM, 0 for other codes. */
 WSC_EXTERN uint16_t wsc_err_close_code(int err);
+
+/* The detail behind the most recent error code on this thread that had more to say than
+ * wsc_strerror (e.g. WSC_ETLS_CONFIG from wsc_connect or wsc_server_new: which file, and
+ * OpenSSL's reason), or "" if none. Valid until the next failing wsc call on this thread.
+ * Thread-safe. */
+WSC_EXTERN const char *wsc_last_error_message(void);
 
 WSC_END_DECLS
 

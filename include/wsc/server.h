@@ -10,6 +10,7 @@
 #include "common.h"
 #include "conn.h"
 #include "loop.h"
+#include "tls.h"
 
 WSC_BEGIN_DECLS
 
@@ -39,10 +40,12 @@ typedef struct wsc_server_options_s {
   uint32_t handshake_timeout_ms;  /* a request must arrive whole within it; 0: 10 s */
   uint32_t reserved_;
   const wsc_conn_options_t *conn; /* options of accepted connections; NULL: defaults */
+  const wsc_tls_options_t *tls;   /* serve wss://: certificate and key (required), SNI
+                                     certificates, client certificates; NULL: cleartext */
 } wsc_server_options_t;
 
 #define WSC_SERVER_OPTIONS_INIT \
-  { sizeof(wsc_server_options_t), 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL }
+  { sizeof(wsc_server_options_t), 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }
 
 WSC_EXTERN int wsc_server_options_init(wsc_server_options_t *opts, size_t size);
 
@@ -152,7 +155,10 @@ WSC_EXTERN const char *wsc_request_extensions(const wsc_request_t *req); /* raw 
 WSC_EXTERN size_t wsc_request_cookie_count(const wsc_request_t *req);
 WSC_EXTERN int wsc_request_cookie(const wsc_request_t *req, size_t index, const char **name, const char **value);
 WSC_EXTERN int wsc_request_remote_address(const wsc_request_t *req, wsc_addr_t *out);
-WSC_EXTERN int wsc_request_is_secure(const wsc_request_t *req);
+WSC_EXTERN int wsc_request_is_secure(const wsc_request_t *req); /* 1: it came over TLS */
+/* The TLS connection the request came over (its client certificate's subject, SNI, ALPN...):
+ * 0, or WSC_EINVAL for a cleartext request. Strings valid during the event. */
+WSC_EXTERN int wsc_request_tls_info(const wsc_request_t *req, wsc_tls_info_t *out);
 
 /* Adds a header to the response (accept or reject). CR, LF and invalid names are refused. */
 WSC_EXTERN int wsc_request_add_header(wsc_request_t *req, const char *name, const char *value);

@@ -75,6 +75,7 @@ static int parse_deflate(const char *arg, wsc_deflate_options_t *d) {
 typedef struct {
   wsc_server_t *server;
   int broadcast;
+  int secure;
   uint64_t connections, messages_in, messages_out, bytes_in;
   signals_t signals;
   int closed;
@@ -121,7 +122,7 @@ static void on_server(wsc_server_t *server, const wsc_server_event_t *ev, void *
       if (a.family == 0)
         printf("wsc serve: listening on ws+unix://%s\n", a.address);
       else
-        printf("wsc serve: listening on ws://%s%s%s:%u/ (%s)\n", a.family == 6 ? "[" : "", a.address,
+        printf("wsc serve: listening on %s://%s%s%s:%u/ (%s)\n", app->secure ? "wss" : "ws", a.family == 6 ? "[" : "", a.address,
                a.family == 6 ? "]" : "", a.port, app->broadcast ? "broadcast" : "echo");
       fflush(stdout);
       break;
@@ -131,7 +132,10 @@ static void on_server(wsc_server_t *server, const wsc_server_event_t *ev, void *
       wsc_conn_set_callback(ev->conn, on_server_conn, app);
       break;
     case WSC_SERVER_CLIENT_ERROR:
-      fprintf(stderr, "wsc serve: refused a request (%u): %s\n", ev->code, ev->message);
+      if (ev->code)
+        fprintf(stderr, "wsc serve: refused a request (%u): %s\n", ev->code, ev->message);
+      else
+        fprintf(stderr, "wsc serve: a client failed: %s: %s\n", wsc_err_name(ev->error), ev->message);
       break;
     case WSC_SERVER_ERROR:
       fprintf(stderr, "wsc serve: %s\n", ev->message);
@@ -154,6 +158,7 @@ int net_serve(int argc, char **argv) {
   wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   wsc_deflate_options_t deflate;
+  wsc_tls_options_t tls = WSC_TLS_OPTIONS_INIT;
   wsc_loop_t *loop;
   serve_t app;
   int i, rc, d;
@@ -167,6 +172,12 @@ int net_serve(int argc, char **argv) {
       so.port = (uint32_t)atoi(argv[++i]);
     } else if (strcmp(argv[i], "--unix") == 0 && i + 1 < argc) {
       so.unix_path = argv[++i];
+    } else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc) {
+      tls.cert_file = argv[++i];
+      so.tls = &tls;
+    } else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+      tls.key_file = argv[++i];
+      so.tls = &tls;
     } else if (strcmp(argv[i], "--echo") == 0) {
       app.broadcast = 0;
     } else if (strcmp(argv[i], "--broadcast") == 0) {
@@ -176,13 +187,16 @@ int net_serve(int argc, char **argv) {
       co.deflate = &deflate;
       so.conn = &co;
     } else {
-      fprintf(stderr, "usage: wsc serve [--host H] [--port 8080] [--unix PATH] [--echo | --broadcast] [--deflate[=PARAMS]]\n");
+      fprintf(stderr, "usage: wsc serve [--host H] [--port 8080] [--unix PATH] [--cert FILE --key FILE] [--echo | --broadcast]\n"
+                      "                 [--deflate[=PARAMS]]\n");
       return 2;
     }
   }
   if ((rc = wsc_loop_new(&loop, NULL)) != 0) return fprintf(stderr, "wsc: %s\n", wsc_strerror(rc)), 1;
+  app.secure = so.tls != NULL;
   if ((rc = wsc_server_new(&app.server, loop, &so, on_server, &app)) != 0) {
-    fprintf(stderr, "wsc serve: cannot listen: %s\n", wsc_strerror(rc));
+    fprintf(stderr, "wsc serve: cannot listen: %s%s%s\n", wsc_strerror(rc), *wsc_last_error_message() ? ": " : "",
+            wsc_last_error_message());
     wsc_loop_free(loop);
     return 1;
   }
@@ -304,6 +318,7 @@ int net_connect(int argc, char **argv) {
   wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   wsc_deflate_options_t deflate;
+  wsc_tls_options_t tls = WSC_TLS_OPTIONS_INIT;
   connect_t app;
   const char *url = NULL;
   int rc, i, d;
@@ -312,17 +327,26 @@ int net_connect(int argc, char **argv) {
   deflate.flags = WSC_DEFLATE_DISABLE;  /* offered only with --deflate */
   for (i = 0; i < argc; ++i) {
     if ((d = parse_deflate(argv[i], &deflate)) < 0) return fprintf(stderr, "wsc connect: bad %s\n", argv[i]), 2;
-    if (d == 0) {
-      if (url) return fprintf(stderr, "usage: wsc connect [--deflate[=PARAMS]] URL\n"), 2;
+    if (d != 0) continue;
+    if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
+      tls.ca_file = argv[++i];
+    } else if (strcmp(argv[i], "--insecure") == 0) {
+      tls.flags |= WSC_TLS_INSECURE_SKIP_VERIFY;
+    } else if (url || argv[i][0] == '-') {
+      url = NULL;
+      break;
+    } else {
       url = argv[i];
     }
   }
-  if (!url) return fprintf(stderr, "usage: wsc connect [--deflate[=PARAMS]] URL\n"), 2;
+  if (!url) return fprintf(stderr, "usage: wsc connect [--deflate[=PARAMS]] [--ca FILE] [--insecure] URL\n"), 2;
+  o.tls = &tls;
   co.deflate = &deflate;
   o.conn = &co;
   if ((rc = wsc_loop_new(&loop, NULL)) != 0) return fprintf(stderr, "wsc: %s\n", wsc_strerror(rc)), 1;
   if ((rc = wsc_connect(&app.conn, loop, url, &o, on_client, &app)) != 0) {
-    fprintf(stderr, "wsc connect: %s: %s\n", url, wsc_strerror(rc));
+    fprintf(stderr, "wsc connect: %s: %s%s%s\n", url, wsc_strerror(rc), *wsc_last_error_message() ? ": " : "",
+            wsc_last_error_message());
     wsc_loop_free(loop);
     return 2;
   }
