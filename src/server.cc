@@ -285,6 +285,8 @@ void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request
   }
   uint32_t timeout = srv->opts.handshake_timeout_ms ? srv->opts.handshake_timeout_ms : 10000;
   c->start_timer(timeout, [](wsc_conn_s *conn) {
+    if (conn->tls() && !conn->tls()->handshake_done())  // no HTTP answer without TLS
+      return server_tls_failed(conn, WSC_EHANDSHAKE_TIMEOUT, "TLS handshake timed out");
     respond_and_close(conn, 408, "", {}, "Request Timeout");
   });
 }

@@ -185,7 +185,10 @@ bool load_identity(SSL_CTX *ctx, const char *cert_file, const char *key_file, co
     BIO_free(bio);
   }
   SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);  // the passphrase is not kept
-  if (!ok) return config_error(why, std::string("cannot load private key ") + (key_file ? key_file : "from key_pem"));
+  std::string key_name = key_file ? key_file : "from key_pem";
+  if (!ok && ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+    return config_error(why, "the private key " + key_name + " does not match the certificate");
+  if (!ok) return config_error(why, "cannot load private key " + key_name);
   if (SSL_CTX_check_private_key(ctx) != 1) return config_error(why, "the private key does not match the certificate");
   return true;
 }

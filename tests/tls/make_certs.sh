@@ -8,6 +8,7 @@
 # expired.pem    the same names, expired in 2020          wronghost.pem  only wrong.example
 # unknown.pem    the same names, by other-ca.pem          selfsigned.pem the same names, self-signed
 # a.pem, b.pem   a.test and b.test (SNI)                  client.pem     a client certificate (by ca)
+# wild.pem       *.wild.test (SNI)
 # client-other.pem  a client certificate by other-ca.pem
 # Every NAME.pem has its NAME.key (unencrypted EC P-256).
 set -euo pipefail
@@ -52,6 +53,7 @@ leaf wronghost '/O=wsc tests/CN=wrong.example' 'DNS:wrong.example' ca serverAuth
 leaf unknown '/O=somebody else/CN=localhost' "$names" other-ca serverAuth
 leaf a '/O=wsc tests/CN=a.test' 'DNS:a.test' ca serverAuth
 leaf b '/O=wsc tests/CN=b.test' 'DNS:b.test' ca serverAuth
+leaf wild '/O=wsc tests/CN=*.wild.test' 'DNS:*.wild.test' ca serverAuth
 leaf client '/O=wsc tests/CN=wsc test client' 'DNS:client.test' ca clientAuth
 leaf client-other '/O=somebody else/CN=stranger' 'DNS:stranger.test' other-ca clientAuth
 openssl pkey -in server.key -aes-256-cbc -passout pass:secret -out server-enc.key
