@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "net_support.h"
+#include "tls_support.h"
 #include "wsc/wsc.h"
 
 extern char **environ;
@@ -399,8 +400,13 @@ std::string joined(const std::vector<std::string> &lines) {
   return s;
 }
 
-void client_to_peer_server(const std::vector<std::string> &argv, std::vector<std::string> env, bool deflate = false) {
+void client_to_peer_server(const std::vector<std::string> &argv, std::vector<std::string> env, bool deflate = false,
+                           bool tls = false) {
   if (deflate) env.push_back("PEER_DEFLATE=1");
+  if (tls) {  // the peer serves wss:// with the test CA's certificate for 127.0.0.1
+    env.push_back("PEER_TLS_CERT=" + wsc_test::cert("server.pem"));
+    env.push_back("PEER_TLS_KEY=" + wsc_test::cert("server.key"));
+  }
   ASSERT_FALSE(argv.empty());
   TestLoop loop;
   {
@@ -415,7 +421,11 @@ void client_to_peer_server(const std::vector<std::string> &argv, std::vector<std
     wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
     o.conn = &co;
     o.connect_timeout_ms = 10000;
-    std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/";
+    std::string ca = wsc_test::cert("ca.pem");
+    wsc_tls_options_t tls_opts = WSC_TLS_OPTIONS_INIT;
+    tls_opts.ca_file = ca.c_str();
+    if (tls) o.tls = &tls_opts;
+    std::string url = (tls ? "wss://127.0.0.1:" : "ws://127.0.0.1:") + std::to_string(port) + "/";
     ASSERT_EQ(wsc_connect(&client.conn, loop.loop, url.c_str(), &o, EchoClient::on_event, &client), 0);
     bool done = loop.run_until([&] { return client.closed; }, kTimeoutMs);
     if (!done && client.conn) {  // do not leave the connection open
@@ -498,7 +508,8 @@ struct EchoServer {
   }
 };
 
-void peer_client_to_server(const std::vector<std::string> &peer_args, bool node, bool deflate = false) {
+void peer_client_to_server(const std::vector<std::string> &peer_args, bool node, bool deflate = false,
+                           bool tls = false) {
   TestLoop loop;
   {
     EchoServer echo;
@@ -511,6 +522,11 @@ void peer_client_to_server(const std::vector<std::string> &peer_args, bool node,
     so.host = "127.0.0.1";
     so.port = 0;
     so.conn = &co;
+    std::string cert = wsc_test::cert("server.pem"), key = wsc_test::cert("server.key");
+    wsc_tls_options_t tls_opts = WSC_TLS_OPTIONS_INIT;
+    tls_opts.cert_file = cert.c_str();
+    tls_opts.key_file = key.c_str();
+    if (tls) so.tls = &tls_opts;
     ASSERT_EQ(wsc_server_new(&echo.server, loop.loop, &so, EchoServer::on_server, &echo), 0);
     if (!loop.run_until([&] { return echo.listening || echo.closed; }, 10000) || !echo.listening) {
       if (!echo.closed) wsc_server_close(echo.server, 0);
@@ -520,10 +536,11 @@ void peer_client_to_server(const std::vector<std::string> &peer_args, bool node,
     wsc_addr_t addr;
     ASSERT_EQ(wsc_server_address(echo.server, &addr), 0);
     EXPECT_EQ(addr.family, 4u);
-    std::string url = "ws://127.0.0.1:" + std::to_string(addr.port) + "/";
+    std::string url = (tls ? "wss://127.0.0.1:" : "ws://127.0.0.1:") + std::to_string(addr.port) + "/";
 
     std::vector<std::string> env;
     if (deflate) env.push_back("PEER_DEFLATE=1");
+    if (tls) env.push_back("PEER_TLS_CA=" + wsc_test::cert("ca.pem"));
     std::vector<std::string> args = peer_args;
     args.push_back(url);
     std::vector<std::string> argv = node ? node_peer(args, &env) : python_peer(args);
@@ -591,3 +608,20 @@ TEST(Interop, CompressedClientToNodeWsServer) {
 TEST(Interop, CompressedPythonWebsocketsClientToServer) { peer_client_to_server({"client"}, false, true); }
 
 TEST(Interop, CompressedNodeWsClientToServer) { peer_client_to_server({"client"}, true, true); }
+
+// ---- the same over TLS (wss://), verified against the test CA on both sides --------------------
+
+TEST(Interop, TlsClientToPythonWebsocketsServer) {
+  std::vector<std::string> argv = python_peer({"server"});
+  if (!argv.empty()) client_to_peer_server(argv, {}, false, true);
+}
+
+TEST(Interop, TlsClientToNodeWsServer) {
+  std::vector<std::string> env;
+  std::vector<std::string> argv = node_peer({"server"}, &env);
+  if (!argv.empty()) client_to_peer_server(argv, env, false, true);
+}
+
+TEST(Interop, TlsPythonWebsocketsClientToServer) { peer_client_to_server({"client"}, false, false, true); }
+
+TEST(Interop, TlsNodeWsClientToServer) { peer_client_to_server({"client"}, true, false, true); }

@@ -2,13 +2,16 @@
 """An interop peer for wsc on python-websockets (Debian's python3-websockets, 10.x).
 
   websockets_peer.py server      echo server on 127.0.0.1 (an ephemeral port): prints "PORT <n>",
-                                 echoes text as text and binary as binary, runs until stdin closes
+                                 echoes text as text and binary as binary, runs until stdin closes;
+                                 wss:// with PEER_TLS_CERT and PEER_TLS_KEY
   websockets_peer.py client URL  sends text and binary messages of 0 B to 16 MiB to an echo server
                                  at URL, checks every echo, closes with 1000; exit status 0 on
-                                 success, else 1 with the reason on stderr
+                                 success, else 1 with the reason on stderr; a wss:// URL is
+                                 verified against PEER_TLS_CA
 """
 import asyncio
 import os
+import ssl
 import sys
 
 import websockets
@@ -76,9 +79,25 @@ async def stdin_closed():
 COMPRESSION = "deflate" if os.environ.get("PEER_DEFLATE") == "1" else None
 
 
+def server_ssl():
+    """PEER_TLS_CERT and PEER_TLS_KEY: serve wss:// with them."""
+    if not os.environ.get("PEER_TLS_CERT"):
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.environ["PEER_TLS_CERT"], os.environ["PEER_TLS_KEY"])
+    return ctx
+
+
+def client_ssl(url):
+    """wss:// URLs: verify the server against PEER_TLS_CA (host name included)."""
+    if not url.startswith("wss://"):
+        return None
+    return ssl.create_default_context(cafile=os.environ.get("PEER_TLS_CA"))
+
+
 async def run_server():
     async with websockets.serve(echo, "127.0.0.1", 0, max_size=MAX_SIZE, ping_interval=None,
-                                compression=COMPRESSION) as server:
+                                compression=COMPRESSION, ssl=server_ssl()) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"PORT {port}", flush=True)
         await stdin_closed()
@@ -94,7 +113,7 @@ def describe(message):
 async def run_client(url):
     try:
         ws = await websockets.connect(url, max_size=MAX_SIZE, ping_interval=None, open_timeout=30,
-                                      close_timeout=30, compression=COMPRESSION)
+                                      close_timeout=30, compression=COMPRESSION, ssl=client_ssl(url))
         if COMPRESSION and "permessage-deflate" not in (ws.response_headers.get("Sec-WebSocket-Extensions") or ""):
             fail("permessage-deflate was not negotiated")
     except Exception as e:  # noqa: BLE001 - any failure to connect is the reason

@@ -3,10 +3,12 @@
 // the node_modules folder that holds it).
 //
 //   node ws_peer.js server      echo server on 127.0.0.1 (an ephemeral port): prints "PORT <n>",
-//                               echoes text as text and binary as binary, runs until stdin closes
+//                               echoes text as text and binary as binary, runs until stdin closes;
+//                               wss:// (an https server) with PEER_TLS_CERT and PEER_TLS_KEY
 //   node ws_peer.js client URL  sends text and binary messages of 0 B to 16 MiB to an echo server
 //                               at URL, checks every echo, closes with 1000; exit status 0 on
-//                               success, else 1 with the reason on stderr
+//                               success, else 1 with the reason on stderr; a wss:// URL is
+//                               verified against PEER_TLS_CA
 'use strict';
 
 let WebSocket;
@@ -57,10 +59,20 @@ function fail(reason) {
 const DEFLATE = process.env.PEER_DEFLATE === '1' ? { threshold: 0 } : false;
 
 function runServer() {
-  const wss = new WebSocket.WebSocketServer({
-    host: '127.0.0.1', port: 0, maxPayload: MAX_PAYLOAD, perMessageDeflate: DEFLATE,
-  });
-  wss.on('listening', () => process.stdout.write(`PORT ${wss.address().port}\n`));
+  let wss;
+  if (process.env.PEER_TLS_CERT) {
+    const fs = require('fs');
+    const server = require('https').createServer({
+      cert: fs.readFileSync(process.env.PEER_TLS_CERT), key: fs.readFileSync(process.env.PEER_TLS_KEY),
+    });
+    wss = new WebSocket.WebSocketServer({ server, maxPayload: MAX_PAYLOAD, perMessageDeflate: DEFLATE });
+    server.listen(0, '127.0.0.1', () => process.stdout.write(`PORT ${server.address().port}\n`));
+  } else {
+    wss = new WebSocket.WebSocketServer({
+      host: '127.0.0.1', port: 0, maxPayload: MAX_PAYLOAD, perMessageDeflate: DEFLATE,
+    });
+    wss.on('listening', () => process.stdout.write(`PORT ${wss.address().port}\n`));
+  }
   wss.on('error', (e) => fail(`server: ${e.message}`));
   wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
@@ -85,7 +97,8 @@ function runClient(url) {
     messages.push({ binary: false, data: textPayload(n) });
     messages.push({ binary: true, data: binaryPayload(n) });
   }
-  const ws = new WebSocket(url, { maxPayload: MAX_PAYLOAD, handshakeTimeout: 30000, perMessageDeflate: DEFLATE });
+  const tls = url.startsWith('wss:') ? { ca: require('fs').readFileSync(process.env.PEER_TLS_CA) } : {};
+  const ws = new WebSocket(url, { maxPayload: MAX_PAYLOAD, handshakeTimeout: 30000, perMessageDeflate: DEFLATE, ...tls });
   ws.on('open', () => {
     if (DEFLATE && !/permessage-deflate/.test(ws.extensions)) fail('permessage-deflate was not negotiated');
   });
