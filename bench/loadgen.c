@@ -49,6 +49,7 @@ typedef struct lconn {
 static struct {
   int mode, raw;
   const char *url;
+  const char *ca; /* wss://: the CA to verify the server with; without it, no verification */
   struct sockaddr_in addr;
   uint32_t conns, depth, inflight;
   size_t size;
@@ -323,6 +324,10 @@ static void start_one(lconn_t *c) {
   co.max_buffered = 0;
   co.max_message_size = 0;
   cl.conn = &co;
+  wsc_tls_options_t tls = WSC_TLS_OPTIONS_INIT;
+  tls.ca_file = G.ca;
+  if (G.ca == NULL) tls.flags = WSC_TLS_INSECURE_SKIP_VERIFY; /* a benchmark of the transport, not of trust */
+  cl.tls = &tls;
   int rc = wsc_connect(&c->ws, G.loop, G.url, &cl, on_ws, c);
   if (rc != 0) fail_run(wsc_strerror(rc));
 }
@@ -436,7 +441,8 @@ static void watchdog(uv_timer_t *t) {
 
 static void usage(void) {
   fprintf(stderr, "usage: loadgen --url ws://HOST:PORT/ [--raw] [--mode echo|idle|handshake] [-c N] [-d N] "
-                  "[-s BYTES] [-t SECONDS] [-w SECONDS] [--rate N] [--inflight N] [--pid PID]\n");
+                  "[-s BYTES] [-t SECONDS] [-w SECONDS] [--rate N] [--inflight N] [--pid PID] [--ca FILE]\n"
+                  "       (a wss:// URL is verified against --ca FILE, or not at all without it)\n");
   exit(2);
 }
 
@@ -466,6 +472,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--rate")) G.rate = atof(v);
     else if (!strcmp(a, "--inflight")) G.inflight = (uint32_t)atoi(v);
     else if (!strcmp(a, "--pid")) G.pid = atoi(v);
+    else if (!strcmp(a, "--ca")) G.ca = v;
     else usage();
   }
   if (G.url == NULL || G.conns == 0 || G.depth == 0 || G.size == 0) usage();

@@ -6,6 +6,7 @@ a fresh server. Every figure is the median of --runs runs. Prints Markdown table
 with the raw results as JSON to --out) with ratios to uWebSockets and to the raw-TCP ceiling.
 """
 import argparse
+import atexit
 import json
 import os
 import resource
@@ -31,6 +32,20 @@ WORKLOADS = [
 ]
 
 
+def tls_certs():
+    """A throwaway certificate for wss:// runs (tests/tls/make_certs.sh), made once per run."""
+    d = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"wsc-bench-certs-{os.getpid()}")
+    if not os.path.exists(os.path.join(d, "server.pem")):
+        atexit.register(shutil.rmtree, d, True)
+        subprocess.run([os.path.join(os.path.dirname(HERE), "tests", "tls", "make_certs.sh"), d], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return os.path.join(d, "server.pem"), os.path.join(d, "server.key")
+
+
+def is_tls(argv):
+    return "--cert" in argv
+
+
 def servers(build, npm):
     node_path = os.path.join(npm, "node_modules")
     uws = os.environ.get("WSC_UWS_ECHO", os.path.expanduser("~/.cache/wsc/uws/uws_echo"))
@@ -39,6 +54,7 @@ def servers(build, npm):
         ("raw-TCP", [os.path.join(bench, "raw_echo")], {}, True),
         ("uWebSockets", [uws], {}, False),
         ("wsc", [os.path.join(bench, "wsc_echo")], {}, False),
+        ("wsc+TLS", [os.path.join(bench, "wsc_echo"), "--cert", "CERT", "--key", "KEY"], {}, False),
         ("libwebsockets", [os.path.join(bench, "lws_echo")], {}, False),
         ("Boost.Beast", [os.path.join(bench, "beast_echo")], {}, False),
         ("ws+bufferutil", ["node", os.path.join(HERE, "servers", "ws_echo.js")], {"NODE_PATH": node_path}, False),
@@ -50,6 +66,9 @@ def servers(build, npm):
         s.insert(3, ("wsc-baseline", [os.environ["WSC_BASELINE_ECHO"]], {}, False))
     out, notes = [], []
     for name, argv, env, raw in s:
+        if is_tls(argv):
+            cert, key = tls_certs()
+            argv = [cert if a == "CERT" else key if a == "KEY" else a for a in argv]
         exe = argv[0] if argv[0] not in ("node",) else shutil.which("node")
         if exe is None or not os.path.exists(exe if os.path.isabs(exe) else shutil.which(exe) or ""):
             notes.append(f"{name}: skipped, {argv[0]} is absent" +
@@ -101,7 +120,8 @@ def run_once(loadgen, server, workload_args, seconds, warmup):
         return {"error": error[-200:]}
     try:
         time.sleep(0.2)
-        cmd = ["taskset", "-c", "1", loadgen, "--url", f"ws://127.0.0.1:{srv.port}/", "--pid", str(srv.p.pid),
+        scheme = "wss" if is_tls(argv) else "ws"
+        cmd = ["taskset", "-c", "1", loadgen, "--url", f"{scheme}://127.0.0.1:{srv.port}/", "--pid", str(srv.p.pid),
                "-t", str(seconds), "-w", str(warmup)] + workload_args + (["--raw"] if raw else [])
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + warmup + 120)
         if r.returncode != 0 or not r.stdout.strip():
@@ -237,6 +257,21 @@ def main():
             if errs:
                 row[0] += f" ({len(errs)} of {len(runs)} runs failed)"
             lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+
+    if any(k[1] == "wsc+TLS" for k in results) and any(k[1] == "wsc" for k in results):
+        lines += ["## TLS: wsc over wss:// against wsc in cleartext, in the same run", "",
+                  "uWebSockets reports about 60% of its cleartext throughput over TLS.", "",
+                  "| workload | TLS msg/s | cleartext msg/s | TLS ÷ cleartext msg/s | TLS CPU/msg | cleartext CPU/msg "
+                  "| TLS ÷ cleartext CPU/msg |", "|---|---|---|---|---|---|---|"]
+        for wname, label, _ in wls:
+            t, c = results.get((wname, "wsc+TLS")), results.get((wname, "wsc"))
+            if not t or not c:
+                continue
+            tr, cr = median(t, "msg_per_s"), median(c, "msg_per_s")
+            tc, cc = median(t, "server_cpu_per_msg_ns"), median(c, "server_cpu_per_msg_ns")
+            lines.append(f"| {label} | {fmt(tr, 'rate')} | {fmt(cr, 'rate')} | {fmt(ratio(tr, cr), 'x')} | "
+                         f"{fmt(tc, 'ns')} | {fmt(cc, 'ns')} | {fmt(ratio(tc, cc), 'x')} |")
         lines.append("")
 
     uws = next((s for s in srvs if s[0] == "uWebSockets"), None)

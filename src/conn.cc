@@ -424,7 +424,7 @@ void wsc_conn_s::flush_tls(wsc::TlsSession *t) {
   constexpr size_t kCipherBacklog = 256 * 1024, kPlainChunk = 4 * 16384;
   for (;;) {
     while (!out.empty() && t->out.bytes() < kCipherBacklog) {
-      wsc_buf_t b;
+      wsc_buf_t b{nullptr, 0};
       size_t total = 0;
       out.gather(&b, 1, &total);
       long r = t->encrypt(b.base, b.len < kPlainChunk ? b.len : kPlainChunk);

@@ -1,7 +1,9 @@
 /* wsc echo server for the benchmark kit (bench/README.md): listens on 127.0.0.1, prints
- * "PORT n", echoes every message as it came (text or binary), and exits when stdin closes. */
+ * "PORT n", echoes every message as it came (text or binary), and exits when stdin closes.
+ *   wsc_echo [PORT] [--cert FILE --key FILE]     (with a certificate: wss://) */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -37,15 +39,26 @@ int main(int argc, char **argv) {
   wsc_server_t *server;
   wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  wsc_tls_options_t tls = WSC_TLS_OPTIONS_INIT;
   uv_poll_t in;
-  int rc;
+  int rc, i;
   so.host = "127.0.0.1";
-  so.port = argc > 1 ? (uint32_t)atoi(argv[1]) : 0;
+  for (i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc) {
+      tls.cert_file = argv[++i];
+      so.tls = &tls;
+    } else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+      tls.key_file = argv[++i];
+      so.tls = &tls;
+    } else {
+      so.port = (uint32_t)atoi(argv[i]);
+    }
+  }
   so.backlog = 4096;
   so.conn = &co;
   co.max_buffered = 0; /* the load generator bounds what is in flight */
   if ((rc = wsc_loop_new(&loop, NULL)) != 0 || (rc = wsc_server_new(&server, loop, &so, on_server, NULL)) != 0) {
-    fprintf(stderr, "wsc_echo: %s\n", wsc_strerror(rc));
+    fprintf(stderr, "wsc_echo: %s %s\n", wsc_strerror(rc), wsc_last_error_message());
     return 1;
   }
   uv_poll_init(wsc_loop_uv(loop), &in, 0);
