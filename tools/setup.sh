@@ -9,10 +9,11 @@ packages=(
   googletest libgtest-dev libbenchmark-dev       # C++ tests and benchmarks
   python3 python3-pytest python3-websockets      # Python binding tests; python-websockets peer
   binutils                                       # nm, for the exported-symbols check
+  openssl ca-certificates                        # test certificates (tests/tls/make_certs.sh); the system CA store
   libwebsockets-dev libboost-dev                 # benchmark peers (bench/servers)
 )
 # Node and npm (the Node binding and the `ws` peer): Debian's, unless a Node is installed already.
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v node >/dev/null 2>&1 || packages+=(nodejs libnode-dev)   # libnode-dev: N-API headers
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
