@@ -739,6 +739,7 @@ TEST(Tls, RenegotiationIsRefusedBothWays) {
     TestLoop t;
     int renegotiated = 0;
     std::string reason;
+    std::atomic<bool> finished{false};
     wsc_test::RawServer raw([&](int fd) {
       SslPeer p(true, fd, TLS1_2_VERSION);
       if (p.handshake() <= 0) return;
@@ -748,11 +749,12 @@ TEST(Tls, RenegotiationIsRefusedBothWays) {
       p.read_until("", &renegotiated);
       unsigned long e = ERR_peek_error();
       reason = e ? ERR_reason_error_string(e) : "";
+      finished = true;
     });
     Client c;
     wsc_tls_options_t co = trusting();
     ASSERT_EQ(c.connect(t, "wss://127.0.0.1:" + std::to_string(raw.port) + "/", &co), 0);
-    t.run_until([&] { return c.closed; });
+    t.run_until([&] { return c.closed && finished.load(); });
     EXPECT_LT(renegotiated, 0);
     EXPECT_EQ(reason, "no renegotiation");
     EXPECT_EQ(c.error().rfind("error WSC_ETLS_HANDSHAKE TLS handshake failed: sslv3 alert handshake failure", 0), 0u)
