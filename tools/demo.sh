@@ -22,3 +22,21 @@ printf 'hello from wsc\nsecond line\nlast line\n' | "$wsc" connect "${url}chat"
 kill -INT $server
 wait $server
 sed -n '2,$p' "$log"
+
+echo
+echo "== the same over TLS: wsc serve --cert/--key with a throwaway CA, wsc connect wss:// --ca"
+certs=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$log" "$certs"' EXIT
+"$root/tests/tls/make_certs.sh" "$certs" >/dev/null 2>&1
+: >"$log"
+"$wsc" serve --port 0 --cert "$certs/server.pem" --key "$certs/server.key" >"$log" 2>&1 &
+server=$!
+for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.05; done
+url=$(sed -n 's/.*listening on \(wss:[^ ]*\).*/\1/p' "$log")
+cat "$log"
+printf 'hello over TLS\n' | "$wsc" connect --ca "$certs/ca.pem" "${url}secure"
+echo "-- without the CA, the certificate is refused:"
+printf 'never sent\n' | "$wsc" connect "${url}secure" || true
+kill -INT $server
+wait $server
+sed -n '2,$p' "$log"
