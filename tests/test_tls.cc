@@ -629,6 +629,75 @@ TEST(Tls, RedirectsFromWsToWssAndNeverBack) {
   plain.close();
 }
 
+TEST(Tls, PauseHoldsDecryptedMessagesAndResumeDeliversThemInOrder) {
+  TestLoop t;
+  Server s;
+  wsc_tls_options_t so = server_tls();
+  ASSERT_EQ(s.start(t, &so), 0);
+  wsc_conn_t *server_conn = nullptr;
+  std::vector<std::string> got;
+  struct Ctx {
+    wsc_conn_t **conn;
+    std::vector<std::string> *got;
+  } ctx{&server_conn, &got};
+  Client c;
+  wsc_tls_options_t co = trusting();
+  ASSERT_EQ(c.connect(t, s.url(), &co), 0);
+  ASSERT_TRUE(t.run_until([&] { return c.open; }));
+  // Take over the server's connection: it pauses at the first message.
+  wsc_server_walk(s.srv, [](wsc_conn_t *conn, void *ud) {
+    wsc_conn_set_callback(conn, [](wsc_conn_t *sc, const wsc_conn_event_t *ev, void *u) {
+      auto *x = static_cast<Ctx *>(u);
+      if (ev->type != WSC_EV_MESSAGE) return;
+      x->got->emplace_back(reinterpret_cast<const char *>(ev->data), ev->len);
+      if (x->got->size() == 1) wsc_conn_pause(sc);
+    }, ud);
+    *static_cast<Ctx *>(ud)->conn = conn;
+    return 0;
+  }, &ctx);
+  ASSERT_NE(server_conn, nullptr);
+  std::string big(200000, 'b');
+  for (const std::string &m : {std::string("one"), big, std::string("three")})
+    ASSERT_GE(wsc_conn_send(c.conn, WSC_OP_BINARY, m.data(), m.size(), 0, nullptr, nullptr), 0);
+  t.run_for(200);
+  EXPECT_EQ(got.size(), 1u) << "a paused connection delivers nothing more";
+  wsc_conn_resume(server_conn);
+  ASSERT_TRUE(t.run_until([&] { return got.size() == 3; }));
+  EXPECT_EQ(got[0], "one");
+  EXPECT_TRUE(got[1] == big);
+  EXPECT_EQ(got[2], "three");
+  wsc_conn_close(c.conn, 1000, nullptr, 0);
+  t.run_until([&] { return c.closed; });
+  EXPECT_EQ(c.close_code, 1000u);
+  s.close();
+}
+
+TEST(Tls, AReconnectingClientMakesAFreshTlsSession) {
+  TestLoop t;
+  Server s;
+  wsc_tls_options_t so = server_tls();
+  ASSERT_EQ(s.start(t, &so), 0);
+  wsc_tls_options_t co = trusting();
+  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
+  o.tls = &co;
+  o.reconnect_min_ms = 10;
+  o.flags = WSC_CLIENT_RECONNECT_ALWAYS;
+  Client c;
+  ASSERT_EQ(wsc_connect(&c.conn, t.loop, s.url().c_str(), &o, Client::on, &c), 0);
+  ASSERT_TRUE(t.run_until([&] { return c.open; }));
+  // The server drops every connection: the client comes back over a new TLS session.
+  wsc_server_close_all(s.srv, 1012);
+  ASSERT_TRUE(t.run_until([&] { return c.events.count("open") == 2; }));
+  EXPECT_TRUE(c.events.has("reconnecting 1012 attempt 1"));
+  ASSERT_EQ(wsc_conn_send(c.conn, WSC_OP_TEXT, "again", 5, 0, nullptr, nullptr), 0);
+  ASSERT_TRUE(t.run_until([&] { return c.messages.size() == 1; }));
+  EXPECT_EQ(c.messages[0], "again");
+  EXPECT_EQ(c.tls.verify_result, 0);
+  wsc_conn_close(c.conn, 1000, nullptr, 0);
+  t.run_until([&] { return c.closed; });
+  s.close();
+}
+
 // ---- raw OpenSSL peers --------------------------------------------------------------------------
 
 TEST(Tls, RecordsSplitIntoTinyPiecesAreReassembled) {
