@@ -62,7 +62,7 @@ WSC_EXTERN int wsc_connect(wsc_conn_t **out, wsc_loop_t *loop, const char *url, 
 
 /* The same over a transport the caller owns (wsc/conn.h): url gives the request's Host and
  * path; nothing is resolved or connected (a redirect fails with WSC_EREDIRECT; there is no
- * reconnection). The request goes through the transport on the loop's next pass. */
+ * reconnection), and a wss:// URL adds no TLS (the transport carries its own, if any). The request goes through the transport on the loop's next pass. */
 WSC_EXTERN int wsc_connect_transport(wsc_conn_t **out, wsc_loop_t *loop, const char *url,
                                      const wsc_client_options_t *opts, const wsc_transport_t *transport,
                                      wsc_conn_cb cb, void *user_data);

@@ -3,7 +3,8 @@
  * Events reach one callback per connection. WSC_EV_CLOSE is the final event: the connection is
  * freed after the callback returns, and the pointer must not be used after. An error is always
  * reported (WSC_EV_ERROR) before the close event. Every send gets exactly one completion: 0 once
- * its bytes were handed to the kernel, or an error code when the connection ended first. */
+ * its bytes (over TLS, the records that carry them) were handed to the kernel, or an error code
+ * when the connection ended first. */
 #ifndef WSC_CONN_H
 #define WSC_CONN_H
 

@@ -96,8 +96,9 @@ typedef struct wsc_adopt_request_s {
 #define WSC_ADOPT_REQUEST_INIT { sizeof(wsc_adopt_request_t), 1, "GET", "/", NULL, 0, NULL, 0 }
 
 /* Takes over an accepted TCP or Unix socket (the server owns fd from now on, also on failure).
- * With request NULL the server reads the upgrade request from the socket; else it handles
- * `request` as if it had read it. Returns 0, WSC_EINVAL or WSC_EIO. */
+ * With request NULL the server reads the upgrade request from the socket (over TLS, if the
+ * server has it); else it handles `request` as if it had read it (TLS, if any, was someone
+ * else's: the connection carries none). Returns 0, WSC_EINVAL or WSC_EIO. */
 WSC_EXTERN int wsc_server_adopt(wsc_server_t *server, int fd, const wsc_adopt_request_t *request);
 
 /* The same for a transport the caller owns (wsc/conn.h); *out is the connection to feed. */
