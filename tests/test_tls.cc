@@ -173,6 +173,11 @@ class SslPeer {
   SslPeer(bool server, int fd, int max_version = 0) : fd_(fd) {
     ctx_ = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     if (max_version) SSL_CTX_set_max_proto_version(ctx_, max_version);
+    if (max_version && max_version < TLS1_2_VERSION) {  // allow what OpenSSL's defaults forbid
+      SSL_CTX_set_min_proto_version(ctx_, max_version);
+      SSL_CTX_set_security_level(ctx_, 0);
+      SSL_CTX_set_cipher_list(ctx_, "DEFAULT:@SECLEVEL=0");
+    }
     if (server) {
       SSL_CTX_use_certificate_chain_file(ctx_, cert("server.pem").c_str());
       SSL_CTX_use_PrivateKey_file(ctx_, cert("server.key").c_str(), SSL_FILETYPE_PEM);
@@ -427,6 +432,15 @@ TEST(Tls, ACertificateChainAndPemTextAndAnEncryptedKey) {
   bo.ca_pem = ca_pem.c_str();
   run_client(t, b, text.url(), &bo);
   EXPECT_TRUE(b.events.has("open")) << b.error();
+  // A directory of hashed CA certificates (openssl rehash) trusts as the file does.
+  std::string hashed = wsc_test::cert_dir() + "/hashed";
+  std::string cmd = "mkdir -p " + hashed + " && cp " + cert("ca.pem") + " " + hashed + "/ && openssl rehash " + hashed;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  Client d;
+  wsc_tls_options_t dir = WSC_TLS_OPTIONS_INIT;
+  dir.ca_path = hashed.c_str();
+  run_client(t, d, text.url(), &dir);
+  EXPECT_TRUE(d.events.has("open")) << d.error();
   text.close();
 }
 
@@ -830,6 +844,28 @@ TEST(Tls, RenegotiationIsRefusedBothWays) {
         << c.error();
     EXPECT_EQ(c.close_code, 1015u);
   }
+}
+
+TEST(Tls, VersionsOlderThanTls12AreRefused) {
+  TestLoop t;
+  Server s;
+  wsc_tls_options_t so = server_tls();
+  ASSERT_EQ(s.start(t, &so), 0);
+  for (int version : {TLS1_VERSION, TLS1_1_VERSION}) {
+    int handshake = 1;
+    wsc_test::RawPeer peer(s.port, [&](int fd) {
+      SslPeer p(false, fd, version);
+      handshake = p.handshake();
+    });
+    size_t before = s.events.count("client-error");
+    t.run_until([&] { return peer.done.load() && s.events.count("client-error") > before; });
+    peer.join();
+    EXPECT_LT(handshake, 0) << std::hex << version;
+    EXPECT_TRUE(s.events.log.back().rfind("client-error WSC_ETLS_HANDSHAKE TLS handshake failed: unsupported protocol", 0) == 0)
+        << s.events.log.back();
+  }
+  EXPECT_FALSE(s.events.has("request"));
+  s.close();
 }
 
 TEST(Tls, GarbageInsteadOfAHandshakeFailsCleanly) {
