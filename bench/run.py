@@ -42,17 +42,19 @@ def tls_certs():
     return os.path.join(d, "server.pem"), os.path.join(d, "server.key")
 
 
-def is_tls(argv):
-    return "--cert" in argv
+def is_tls(name):
+    return name.endswith("+TLS")
 
 
 def servers(build, npm):
     node_path = os.path.join(npm, "node_modules")
     uws = os.environ.get("WSC_UWS_ECHO", os.path.expanduser("~/.cache/wsc/uws/uws_echo"))
+    uws_tls = os.environ.get("WSC_UWS_TLS_ECHO", os.path.expanduser("~/.cache/wsc/uws/uws_echo_tls"))
     bench = os.path.join(build, "bench")
     s = [
         ("raw-TCP", [os.path.join(bench, "raw_echo")], {}, True),
         ("uWebSockets", [uws], {}, False),
+        ("uWebSockets+TLS", [uws_tls, "0", "CERT", "KEY"], {}, False),  # its SSLApp: PORT CERT KEY
         ("wsc", [os.path.join(bench, "wsc_echo")], {}, False),
         ("wsc+TLS", [os.path.join(bench, "wsc_echo"), "--cert", "CERT", "--key", "KEY"], {}, False),
         ("libwebsockets", [os.path.join(bench, "lws_echo")], {}, False),
@@ -66,14 +68,14 @@ def servers(build, npm):
         s.insert(3, ("wsc-baseline", [os.environ["WSC_BASELINE_ECHO"]], {}, False))
     out, notes = [], []
     for name, argv, env, raw in s:
-        if is_tls(argv):
+        if is_tls(name):
             cert, key = tls_certs()
             argv = [cert if a == "CERT" else key if a == "KEY" else a for a in argv]
         exe = argv[0] if argv[0] not in ("node",) else shutil.which("node")
         if exe is None or not os.path.exists(exe if os.path.isabs(exe) else shutil.which(exe) or ""):
             notes.append(f"{name}: skipped, {argv[0]} is absent" +
                          (" (uWebSockets is fetched and built outside the repository: see bench/README.md)"
-                          if name == "uWebSockets" else ""))
+                          if name.startswith("uWebSockets") else ""))
             continue
         out.append((name, argv, env, raw))
     return out, notes
@@ -120,7 +122,7 @@ def run_once(loadgen, server, workload_args, seconds, warmup):
         return {"error": error[-200:]}
     try:
         time.sleep(0.2)
-        scheme = "wss" if is_tls(argv) else "ws"
+        scheme = "wss" if is_tls(name) else "ws"
         cmd = ["taskset", "-c", "1", loadgen, "--url", f"{scheme}://127.0.0.1:{srv.port}/", "--pid", str(srv.p.pid),
                "-t", str(seconds), "-w", str(warmup)] + workload_args + (["--raw"] if raw else [])
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + warmup + 120)
@@ -259,19 +261,21 @@ def main():
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
 
-    if any(k[1] == "wsc+TLS" for k in results) and any(k[1] == "wsc" for k in results):
-        lines += ["## TLS: wsc over wss:// against wsc in cleartext, in the same run", "",
+    pairs = [s[0][:-4] for s in srvs if is_tls(s[0]) and any(b[0] == s[0][:-4] for b in srvs)]
+    if pairs:
+        lines += ["## TLS: each server over wss:// against itself in cleartext, in the same run", "",
                   "uWebSockets reports about 60% of its cleartext throughput over TLS.", "",
-                  "| workload | TLS msg/s | cleartext msg/s | TLS ÷ cleartext msg/s | TLS CPU/msg | cleartext CPU/msg "
-                  "| TLS ÷ cleartext CPU/msg |", "|---|---|---|---|---|---|---|"]
+                  "| workload | server | TLS msg/s | cleartext msg/s | TLS ÷ cleartext msg/s | TLS CPU/msg "
+                  "| cleartext CPU/msg | TLS ÷ cleartext CPU/msg |", "|---|---|---|---|---|---|---|---|"]
         for wname, label, _ in wls:
-            t, c = results.get((wname, "wsc+TLS")), results.get((wname, "wsc"))
-            if not t or not c:
-                continue
-            tr, cr = median(t, "msg_per_s"), median(c, "msg_per_s")
-            tc, cc = median(t, "server_cpu_per_msg_ns"), median(c, "server_cpu_per_msg_ns")
-            lines.append(f"| {label} | {fmt(tr, 'rate')} | {fmt(cr, 'rate')} | {fmt(ratio(tr, cr), 'x')} | "
-                         f"{fmt(tc, 'ns')} | {fmt(cc, 'ns')} | {fmt(ratio(tc, cc), 'x')} |")
+            for base in pairs:
+                t, c = results.get((wname, base + "+TLS")), results.get((wname, base))
+                if not t or not c:
+                    continue
+                tr, cr = median(t, "msg_per_s"), median(c, "msg_per_s")
+                tc, cc = median(t, "server_cpu_per_msg_ns"), median(c, "server_cpu_per_msg_ns")
+                lines.append(f"| {label} | {base} | {fmt(tr, 'rate')} | {fmt(cr, 'rate')} | {fmt(ratio(tr, cr), 'x')} | "
+                             f"{fmt(tc, 'ns')} | {fmt(cc, 'ns')} | {fmt(ratio(tc, cc), 'x')} |")
         lines.append("")
 
     uws = next((s for s in srvs if s[0] == "uWebSockets"), None)
