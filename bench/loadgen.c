@@ -154,7 +154,7 @@ static const uint8_t *message(const lconn_t *c, uint64_t k) {
 }
 
 static void fail_run(const char *why) {
-  if (G.first_error == NULL) G.first_error = why;
+  if (G.first_error == NULL) G.first_error = strdup(why); /* an event's message is borrowed */
   ++G.errors;
 }
 

@@ -125,7 +125,8 @@ def run_once(loadgen, server, workload_args, seconds, warmup):
         scheme = "wss" if is_tls(name) else "ws"
         cmd = ["taskset", "-c", "1", loadgen, "--url", f"{scheme}://127.0.0.1:{srv.port}/", "--pid", str(srv.p.pid),
                "-t", str(seconds), "-w", str(warmup)] + workload_args + (["--raw"] if raw else [])
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + warmup + 120)
+        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                           timeout=seconds + warmup + 120)
         if r.returncode != 0 or not r.stdout.strip():
             return {"error": (r.stderr.strip() or f"exit {r.returncode}")[-200:]}
         return json.loads(r.stdout.strip().splitlines()[-1])
@@ -175,7 +176,8 @@ def client_side(loadgen, server, seconds, warmup, runs, npm):
                     e.update(cenv)
                     cmd = ["taskset", "-c", "1"] + cargv + ["--url", f"ws://127.0.0.1:{srv.port}/", "-t", str(seconds),
                                                             "-w", str(warmup)] + args
-                    r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + warmup + 120, env=e)
+                    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=seconds + warmup + 120,
+                                       env=e)
                     results.append(json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip()
                                    else {"error": r.stderr.strip()[-200:]})
                 finally:
