@@ -76,7 +76,8 @@ typedef struct wsc_tls_options_s {
 WSC_EXTERN int wsc_tls_options_init(wsc_tls_options_t *opts, size_t size);
 
 /* What a TLS connection agreed on. Strings are owned by the connection (or the request) and
- * valid until its final event; never NULL ("" when there is nothing to say). */
+ * valid until its final event (or, for a reconnecting client, its next attempt); never NULL
+ * ("" when there is nothing to say). */
 typedef struct wsc_tls_info_s {
   uint32_t size;            /* sizeof(wsc_tls_info_t), set by the caller */
   int32_t verify_result;    /* the peer certificate's verification: 0 (OpenSSL's X509_V_OK), or
