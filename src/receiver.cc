@@ -35,10 +35,10 @@ __attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consum
       size_t chunk = remaining_ < avail ? static_cast<size_t>(remaining_) : avail;
       bool whole = remaining_ == frame_len_ && chunk == frame_len_;
       uint8_t *c = p + off;
-      if (masked_ && chunk > 0) mask_bytes(c, c, chunk, key_, frame_len_ - remaining_);
+      uint64_t at = frame_len_ - remaining_;  // the chunk's place in the payload (mask phase)
       off += chunk;
       remaining_ -= chunk;
-      rc = on_payload(c, chunk, whole);
+      rc = on_payload(c, chunk, whole, at);
       if (rc != 0) break;
       continue;
     }
@@ -187,8 +187,13 @@ int Receiver::finish_header(const uint8_t *ext) {
   return 0;
 }
 
-int Receiver::on_payload(uint8_t *chunk, size_t n, bool whole) {
-  if (!opcode_is_control(opcode_)) return on_data(chunk, n, whole);
+void Receiver::unmask(uint8_t *chunk, size_t n, uint64_t at) const {
+  if (masked_ && n > 0) mask_bytes(chunk, chunk, n, key_, at);
+}
+
+int Receiver::on_payload(uint8_t *chunk, size_t n, bool whole, uint64_t at) {
+  if (!opcode_is_control(opcode_)) return on_data(chunk, n, whole, at);
+  unmask(chunk, n, at);
   if (whole) return on_control(chunk, n);
   if (!aux_) {
     aux_.reset(new (std::nothrow) Aux);
@@ -214,18 +219,21 @@ int Receiver::check_text(const uint8_t *p, size_t n, bool last) {
 
 uint32_t Receiver::message_flags() const { return msg_rsv1_ ? WSC_FRAME_RSV1 : 0u; }
 
-int Receiver::on_data(const uint8_t *chunk, size_t n, bool whole) {
+int Receiver::on_data(uint8_t *chunk, size_t n, bool whole, uint64_t at) {
   const bool frame_end = remaining_ == 0;
   const bool last = fin_ && frame_end;
   int rc;
-  if (msg_rsv1_ && filter_ != nullptr) {
+  const bool inflate = msg_rsv1_ && filter_ != nullptr;
+  const bool in_place = !inflate && whole && (!cfg_->assemble || (fin_ && fragments_ == 1));
+  if (inflate || in_place) unmask(chunk, n, at);  // used from where it is
+  if (inflate) {
     size_t before = msg_.size();
     rc = filter_->process(chunk, n, last, msg_, cfg_->max_message);
     if (rc != 0) return fail(rc, wsc_strerror(rc));
     if ((rc = check_text(msg_.data() + before, msg_.size() - before, last)) != 0) return rc;
     return frame_end ? deliver_buffered() : 0;
   }
-  if (whole && (!cfg_->assemble || (fin_ && fragments_ == 1))) {
+  if (in_place) {
     // The frame is all in the caller's buffer: deliver it from there, without a copy.
     if ((rc = check_text(chunk, n, fin_)) != 0) return rc;
     uint32_t flags = message_flags() | (fin_ ? WSC_FRAME_FIN : 0u);
@@ -239,7 +247,6 @@ int Receiver::on_data(const uint8_t *chunk, size_t n, bool whole) {
     emit(type, op, flags, chunk, n);
     return 0;
   }
-  if ((rc = check_text(chunk, n, last)) != 0) return rc;
   const size_t bound = cfg_->max_message != 0 && cfg_->max_message < std::numeric_limits<size_t>::max()
                            ? static_cast<size_t>(cfg_->max_message)
                            : std::numeric_limits<size_t>::max();
@@ -247,7 +254,13 @@ int Receiver::on_data(const uint8_t *chunk, size_t n, bool whole) {
   if (msg_.capacity() == 0 && cfg_->pool != nullptr && n + remaining_ >= BufferPool::kMinPooled)
     cfg_->pool->take(msg_, n + static_cast<size_t>(remaining_));
   if (!msg_.reserve_extra(n + static_cast<size_t>(remaining_), bound)) return fail(WSC_ENOMEM, "out of memory");
-  msg_.append_reserved(chunk, n);
+  // Copied and unmasked in one pass, then checked where it landed.
+  if (masked_)
+    mask_bytes(msg_.tail(), chunk, n, key_, at);
+  else if (n > 0)
+    std::memcpy(msg_.tail(), chunk, n);
+  if ((rc = check_text(msg_.tail(), n, last)) != 0) return rc;
+  msg_.commit(n);
   return frame_end ? deliver_buffered() : 0;
 }
 

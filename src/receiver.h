@@ -74,8 +74,10 @@ class Receiver {
  private:
   int begin_frame(uint8_t b0, uint8_t b1);
   int finish_header(const uint8_t *ext);
-  int on_payload(uint8_t *chunk, size_t n, bool whole);
-  int on_data(const uint8_t *chunk, size_t n, bool whole);
+  // chunk: payload bytes as received (still masked); at: their offset in the frame's payload.
+  int on_payload(uint8_t *chunk, size_t n, bool whole, uint64_t at);
+  int on_data(uint8_t *chunk, size_t n, bool whole, uint64_t at);
+  void unmask(uint8_t *chunk, size_t n, uint64_t at) const;  // in place
   int on_control(const uint8_t *data, size_t n);
   int deliver_buffered();
   int check_text(const uint8_t *p, size_t n, bool last);
