@@ -56,7 +56,8 @@ class Receiver {
   // Events go to cfg.sink with ctx.
   Receiver(const ReceiverConfig &cfg, void *ctx);
 
-  // Parses n bytes, unmasking payloads in place. See wsc_parser_feed.
+  // Parses n bytes; a payload delivered from p is unmasked in place, one that is buffered is
+  // unmasked as it is copied. See wsc_parser_feed.
   int feed(uint8_t *data, size_t n, size_t *consumed);
 
   void pause() { paused_ = true; }

@@ -80,7 +80,7 @@ typedef void (*wsc_parser_cb)(wsc_parser_t *parser, const wsc_parser_event_t *ev
 WSC_EXTERN int wsc_parser_new(wsc_parser_t **out, const wsc_parser_options_t *opts, wsc_parser_cb cb,
                               void *user_data);
 
-/* Parses len bytes. Payloads are unmasked in place, so data must be writable; its contents are
+/* Parses len bytes. Payloads may be unmasked in place, so data must be writable; its contents are
  * unspecified afterwards. Stops early after an event if the callback paused the parser.
  * *consumed (may be NULL) gets the number of bytes used; the caller feeds the rest later.
  * Bytes after a close frame are consumed and ignored. Returns 0, or the WSC_ERR_* code of the
