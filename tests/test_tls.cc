@@ -555,6 +555,19 @@ TEST(Tls, ClientCertificatesRequiredRequestedAndRefused) {
     EXPECT_TRUE(good.events.has("open")) << good.error();
     EXPECT_EQ(s.request.subject, "CN=wsc test client,O=wsc tests");
     EXPECT_EQ(s.request.verify_result, 0);
+    // The same certificate with its key encrypted, and the passphrase.
+    Client locked;
+    std::string enc = cert("client-enc.key");
+    co.key_file = enc.c_str();
+    co.passphrase = "secret";
+    run_client(t, locked, s.url(), &co);
+    EXPECT_TRUE(locked.events.has("open")) << locked.error();
+    co.passphrase = "wrong";
+    wsc_client_options_t wrong = WSC_CLIENT_OPTIONS_INIT;
+    wrong.tls = &co;
+    wsc_conn_t *never = nullptr;
+    EXPECT_EQ(wsc_connect(&never, t.loop, s.url().c_str(), &wrong, Client::on, nullptr), WSC_ETLS_CONFIG);
+    EXPECT_NE(std::string(wsc_last_error_message()).find("cannot load private key"), std::string::npos);
     // None: both sides say a certificate was required.
     Client none;
     co = with_cert(-1);

@@ -9,7 +9,7 @@
 # unknown.pem    the same names, by other-ca.pem          selfsigned.pem the same names, self-signed
 # a.pem, b.pem   a.test and b.test (SNI)                  client.pem     a client certificate (by ca)
 # wild.pem       *.wild.test (SNI)
-# client-other.pem  a client certificate by other-ca.pem
+# client-other.pem  a client certificate by other-ca.pem; client-enc.key (passphrase "secret")
 # Every NAME.pem has its NAME.key (unencrypted EC P-256).
 set -euo pipefail
 dir=$1
@@ -57,6 +57,7 @@ leaf wild '/O=wsc tests/CN=*.wild.test' 'DNS:*.wild.test' ca serverAuth
 leaf client '/O=wsc tests/CN=wsc test client' 'DNS:client.test' ca clientAuth
 leaf client-other '/O=somebody else/CN=stranger' 'DNS:stranger.test' other-ca clientAuth
 openssl pkey -in server.key -aes-256-cbc -passout pass:secret -out server-enc.key
+openssl pkey -in client.key -aes-256-cbc -passout pass:secret -out client-enc.key
 
 key selfsigned
 openssl req -new -x509 -key selfsigned.key -subj '/O=wsc tests/CN=localhost' -days 825 -out selfsigned.pem \
