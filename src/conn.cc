@@ -28,6 +28,16 @@ size_t gather_iov(const wsc::WriteQueue &q, iovec *iov, size_t max, size_t *tota
   return count;
 }
 
+// One vectored write of the front of q: the bytes the kernel took (0 when its buffer is full),
+// or a negative errno.
+ssize_t send_front(int fd, const wsc::WriteQueue &q) {
+  constexpr size_t kMaxBufs = 64;
+  iovec iov[kMaxBufs];
+  size_t total = 0;
+  ssize_t rc = wsc::sock::send(fd, iov, gather_iov(q, iov, kMaxBufs, &total));
+  return rc == -EAGAIN ? 0 : rc;
+}
+
 // Frames go to the connection's write queue; a small one is built in place there.
 const wsc::Sender::Output kSenderOutput = {
     [](void *ctx, const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
@@ -282,11 +292,7 @@ void wsc_conn_s::tls_failed(wsc::TlsSession *t) {
   int err = t->error();
   std::string message = t->message();
   // OpenSSL queued an alert that tells the peer why: one try to send it, without waiting.
-  if (fd >= 0 && !t->out.empty()) {
-    iovec iov[64];
-    size_t total = 0;
-    wsc::sock::send(fd, iov, gather_iov(t->out, iov, 64, &total));
-  }
+  if (fd >= 0 && !t->out.empty()) send_front(fd, t->out);
   if (is_server() && !announced) return server_tls_failed(this, err, message);
   fail(err, message);
 }
@@ -403,16 +409,15 @@ void wsc_conn_s::flush() {
     return;
   }
   // Everything queued in this loop pass goes out in one vectored write.
-  constexpr size_t kMaxBufs = 64;
-  iovec iov[kMaxBufs];
-  size_t total = 0;
-  size_t n = gather_iov(out, iov, kMaxBufs, &total);
-  ssize_t rc = wsc::sock::send(fd, iov, n);
-  if (rc == -EAGAIN) rc = 0;
+  ssize_t rc = send_front(fd, out);
   if (rc < 0) return on_io_error(static_cast<int>(rc));
   if (rc > 0) wrote(static_cast<size_t>(rc));
   if (finishing || fd < 0) return;
   if (out.empty()) return after_flush();
+  wait_writable();
+}
+
+void wsc_conn_s::wait_writable() {
   // The kernel's buffer is full: the rest waits in the queue until the socket is writable.
   blocked = true;
   if (int err = update_interest()) on_io_error(err);
@@ -433,19 +438,11 @@ void wsc_conn_s::flush_tls(wsc::TlsSession *t) {
       out.consume(static_cast<size_t>(r), &loop()->pool);
     }
     if (t->out.empty()) break;
-    iovec iov[64];
-    size_t total = 0;
-    size_t n = gather_iov(t->out, iov, 64, &total);
-    ssize_t rc = wsc::sock::send(fd, iov, n);
-    if (rc == -EAGAIN) rc = 0;
+    ssize_t rc = send_front(fd, t->out);
     if (rc < 0) return on_io_error(static_cast<int>(rc));
     if (rc > 0) progress(t->sent(static_cast<size_t>(rc)));
     if (finishing || fd < 0) return;
-    if (!t->out.empty()) {  // the kernel's buffer is full
-      blocked = true;
-      if (int err = update_interest()) on_io_error(err);
-      return;
-    }
+    if (!t->out.empty()) return wait_writable();
   }
   if (out.empty()) after_flush();
 }

@@ -337,6 +337,7 @@ struct wsc_conn_s : wsc::Watched {
   void commit(size_t n);
   void queue_shared(wsc::SharedFrame *f);
   void wrote(size_t n);  // the kernel took n more bytes
+  void wait_writable();  // the kernel's buffer is full: watch for EPOLLOUT
   void progress(uint64_t n);  // n more bytes of the stream were written: completions, DRAIN
   void flush();
   void flush_if_dirty();  // the flush a mark_dirty() asked for, unless it already ran

@@ -540,18 +540,18 @@ void TlsSession::fail_from_ssl(int ssl_error) {
 }
 
 void TlsSession::info(wsc_tls_info_t *o) {
+  X509 *peer = SSL_get0_peer_certificate(ssl_);
   if (!info_ready_ && handshake_done()) {
     const unsigned char *a = nullptr;
     unsigned alen = 0;
     SSL_get0_alpn_selected(ssl_, &a, &alen);
     alpn_.assign(reinterpret_cast<const char *>(a ? a : reinterpret_cast<const unsigned char *>("")), alen);
-    if (X509 *peer = SSL_get0_peer_certificate(ssl_)) {
+    if (peer != nullptr) {
       subject_ = name_text(X509_get_subject_name(peer));
       issuer_ = name_text(X509_get_issuer_name(peer));
     }
     info_ready_ = true;
   }
-  X509 *peer = SSL_get0_peer_certificate(ssl_);
   long v = peer ? SSL_get_verify_result(ssl_) : -1;
   const char *sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
   const char *cipher = SSL_get_cipher_name(ssl_);

@@ -27,6 +27,17 @@ static void finish_if_done(void) {
 
 static void on_server(wsc_server_t *s, const wsc_server_event_t *ev, void *ud);
 
+/* A client's close: its code goes after its result; once both clients are done, the server closes. */
+static void client_closed(char *result, size_t cap, uint32_t code, int *done) {
+  size_t n = strlen(result);
+  snprintf(result + n, cap - n, ", closed %u", code);
+  *done = 1;
+  if (trusted_done && untrusted_done && server) {
+    wsc_server_close(server, 1001);
+    server = NULL;
+  }
+}
+
 static void on_trusted(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
   (void)ud;
   if (ev->type == WSC_EV_OPEN) {
@@ -43,13 +54,7 @@ static void on_trusted(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
     snprintf(trusted_result, sizeof trusted_result, "trusted client failed: %s %s", wsc_err_name(ev->error),
              ev->message);
   } else if (ev->type == WSC_EV_CLOSE) {
-    size_t n = strlen(trusted_result);
-    snprintf(trusted_result + n, sizeof trusted_result - n, ", closed %u", ev->code);
-    trusted_done = 1;
-    if (untrusted_done && server) {
-      wsc_server_close(server, 1001);
-      server = NULL;
-    }
+    client_closed(trusted_result, sizeof trusted_result, ev->code, &trusted_done);
   }
 }
 
@@ -61,13 +66,7 @@ static void on_untrusted(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
   } else if (ev->type == WSC_EV_OPEN) {
     snprintf(untrusted_result, sizeof untrusted_result, "system store: accepted the test CA");
   } else if (ev->type == WSC_EV_CLOSE) {
-    size_t n = strlen(untrusted_result);
-    snprintf(untrusted_result + n, sizeof untrusted_result - n, ", closed %u", ev->code);
-    untrusted_done = 1;
-    if (trusted_done && server) {
-      wsc_server_close(server, 1001);
-      server = NULL;
-    }
+    client_closed(untrusted_result, sizeof untrusted_result, ev->code, &untrusted_done);
   }
 }
 
