@@ -24,7 +24,9 @@ if compgen -G "$root/bindings/python/tests/test_*.py" >/dev/null; then
   WSC_LIBRARY="$root/build/libwsc.so" /usr/bin/python3 -m pytest -q "$root/bindings/python/tests"
 fi
 
-if compgen -G "$root/bindings/node/test/*.js" >/dev/null; then
+if compgen -G "$root/bindings/node/test/*.test.js" >/dev/null; then
   echo "== Node binding tests"
-  (cd "$root/bindings/node" && npm test)
+  # npm install builds the addon (CMake, Node's headers; offline), against the libwsc built above.
+  (cd "$root/bindings/node" && WSC_LIBWSC_DIR="$root/build" npm install --offline --no-audit --no-fund --loglevel=error &&
+    npm test)
 fi
