@@ -626,12 +626,14 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
       emit(ev);
       break;
     case WSC_PARSER_CLOSE:
-      // RFC 6455 §5.5.1: answer a close frame with one (echoing the code), unless already sent.
+      // RFC 6455 §5.5.1: answer a close frame with one (echoing the code, and the reason as ws
+      // does), unless already sent.
       close_received = true;
       peer_code = pe.close_code;
       if (pe.len > 0 && extra() != nullptr) x->peer_reason.assign(reinterpret_cast<const char *>(pe.data), pe.len);
       // The server closes the TCP connection first (RFC 6455 §7.1.1); a client waits for it.
-      begin_close(pe.close_code == WSC_CLOSE_NO_STATUS ? 0 : pe.close_code, nullptr, 0, is_server());
+      if (pe.close_code == WSC_CLOSE_NO_STATUS) begin_close(0, nullptr, 0, is_server());
+      else begin_close(pe.close_code, pe.data, pe.len, is_server());
       break;
     case WSC_PARSER_ERROR: {
       // RFC 6455 §7.1.7: fail the connection: send a close frame with the code, then close.

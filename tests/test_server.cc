@@ -304,8 +304,8 @@ TEST(Server, UnixSocketAndIpv6) {
   };
   ASSERT_EQ(wsc_connect(&c, t.loop, ("ws+unix://" + path + ":/chat").c_str(), nullptr, on_client, &client), 0);
   t.run_until([&] { return client.has("close"); });
-  // The server answers with the code alone (as ws does): the reason it reports is its own.
-  EXPECT_EQ(client.log, (std::vector<std::string>{"upgrade 101", "open", "text via unix", "close 1000  clean"}));
+  // The server answers with the code and the reason it received (as ws does).
+  EXPECT_EQ(client.log, (std::vector<std::string>{"upgrade 101", "open", "text via unix", "close 1000 bye clean"}));
   unix_server.close();
   unlink(path.c_str());
 

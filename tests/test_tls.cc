@@ -315,7 +315,7 @@ TEST(Tls, EchoesSmallAndLargeMessagesBothWays) {
   EXPECT_EQ(s.request.verify_result, -1);  // no client certificate
   wsc_conn_close(c.conn, 1000, "bye", 3);
   ASSERT_TRUE(t.run_until([&] { return c.closed; }));
-  EXPECT_EQ(c.events.log.back(), "close 1000  clean");
+  EXPECT_EQ(c.events.log.back(), "close 1000 bye clean");
   s.close();
   t.run_until([&] { return s.closed; });
   EXPECT_TRUE(s.events.has("conn close 1000 bye clean"));
