@@ -72,6 +72,7 @@ function connectionError(code, message, name, where = {}) {
     }
     return decorate(err, code, name);
   }
+  if (name === 'WSC_EREDIRECT' && /loop|redirects/i.test(message)) message = 'Maximum redirects exceeded';
   const err = new Error(HANDSHAKE[name] || message);
   err.code = TLS[name] || name;
   return decorate(err, code, name);

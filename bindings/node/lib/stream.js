@@ -60,7 +60,8 @@ function createWebSocketStream(ws, options) {
       if (duplex._readableState.endEmitted) duplex.destroy();
       return;
     }
-    ws.once('close', () => {
+    // Finished once the closing handshake is over: before the readable side ends (ws' order).
+    ws.prependOnceListener('close', () => {
       callback();
       if (duplex._readableState.endEmitted) duplex.destroy();
     });

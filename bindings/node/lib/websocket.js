@@ -52,6 +52,7 @@ class WebSocket extends EventEmitter {
     this._info = null;
     this._redirectHeaders = null;
     this._flags = FLAGS.client;
+    this._blobQueue = null;
     this.upgradeReq = undefined;
 
     if (address !== null) {
@@ -203,6 +204,10 @@ class WebSocket extends EventEmitter {
       if (options.fin === false) flags |= SEND_MORE;
       if (options.compress === false) flags |= SEND_NO_COMPRESS;
     }
+    if (this._blobQueue !== null || (typeof Blob !== 'undefined' && data instanceof Blob)) {
+      this._sendInOrder(data, binary, flags, cb);
+      return;
+    }
     if (data === undefined || data === null) {
       data = EMPTY_BUFFER;
     } else if (typeof data !== 'string') {
@@ -212,6 +217,42 @@ class WebSocket extends EventEmitter {
     }
     const rc = native.send(this._h, data, binary ? OP_BINARY : OP_TEXT, flags, cb !== undefined);
     this._afterSend(rc, cb, data.length);
+  }
+
+  // A Blob's bytes arrive later (blob.arrayBuffer()): it and every send after it wait in a queue
+  // that drains in order, as in ws.
+  _sendInOrder(data, binary, flags, cb) {
+    if (this._blobQueue === null) this._blobQueue = [];
+    this._blobQueue.push({ data, binary, flags, cb });
+    if (this._blobQueue.length === 1) this._drainBlobs();
+  }
+
+  _drainBlobs() {
+    const q = this._blobQueue;
+    while (q.length) {
+      const item = q[0];
+      if (typeof Blob !== 'undefined' && item.data instanceof Blob) {
+        item.data.arrayBuffer().then((ab) => {
+          item.data = Buffer.from(ab);
+          this._drainBlobs();
+        }, (err) => {
+          q.shift();
+          if (item.cb) item.cb(err);
+          this._drainBlobs();
+        });
+        return;
+      }
+      q.shift();
+      if (this.readyState !== OPEN) {
+        sendAfterClose(this, item.data, item.cb);
+        continue;
+      }
+      const bytes = item.data === undefined || item.data === null ? EMPTY_BUFFER
+        : typeof item.data === 'string' ? item.data : toUint8(item.data) || String(item.data);
+      const rc = native.send(this._h, bytes, item.binary ? OP_BINARY : OP_TEXT, item.flags, item.cb !== undefined);
+      this._afterSend(rc, item.cb, bytes.length);
+    }
+    this._blobQueue = null;
   }
 
   _afterSend(rc, cb, length) {
@@ -277,6 +318,9 @@ class WebSocket extends EventEmitter {
     } else if (name === 'WSC_EUNEXPECTED_RESPONSE') {
       if (this._suppressHandshakeError) return;
       err = new Error(`Unexpected server response: ${this._unexpectedStatus}`);
+    } else if (this._readyState !== CONNECTING && code <= -300) {
+      // A socket or TLS failure of an open connection only closes it (1006), as in ws.
+      return;
     } else {
       err = connectionError(code, message, name, this._target);
     }
@@ -488,8 +532,15 @@ function initAsClient(ws, address, protocols, options) {
     const auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
     headers.push('Authorization', `Basic ${Buffer.from(auth).toString('base64')}`);
   }
-  ws._redirectHeaders = new Map();
-  for (let i = 0; i < headers.length; i += 2) ws._redirectHeaders.set(headers[i].toLowerCase(), [headers[i], headers[i + 1]]);
+  // The request's headers as 'redirect' and 'unexpected-response' show them (the key is wsc's).
+  const shown = ws._redirectHeaders = new Map();
+  const show = (name, value) => shown.set(name.toLowerCase(), [name, String(value)]);
+  show('Sec-WebSocket-Version', 13);
+  show('Connection', 'Upgrade');
+  show('Upgrade', 'websocket');
+  if (!ipc) show('Host', url.host);
+  if (opts.origin) show('Origin', opts.origin);
+  for (let i = 0; i < headers.length; i += 2) show(headers[i], headers[i + 1]);
 
   const nopts = {
     protocols: [...seen],
