@@ -142,13 +142,16 @@ static napi_value buffer_copy(napi_env env, const void *data, size_t len) {
   return r;
 }
 
+/* Header i of a flat [name, value, name, value...] array (latin1, as Node reads header bytes). */
+static void set_header(napi_env env, napi_value arr, size_t i, const wsc_header_t *h) {
+  napi_set_element(env, arr, (uint32_t)(2 * i), latin1(env, h->name, h->name_len));
+  napi_set_element(env, arr, (uint32_t)(2 * i + 1), latin1(env, h->value, h->value_len));
+}
+
 static napi_value headers_array(napi_env env, const wsc_header_t *h, size_t n) {
   napi_value arr;
   napi_create_array_with_length(env, n * 2, &arr);
-  for (size_t i = 0; i < n; ++i) {
-    napi_set_element(env, arr, (uint32_t)(2 * i), latin1(env, h[i].name, h[i].name_len));
-    napi_set_element(env, arr, (uint32_t)(2 * i + 1), latin1(env, h[i].value, h[i].value_len));
-  }
+  for (size_t i = 0; i < n; ++i) set_header(env, arr, i, &h[i]);
   return arr;
 }
 
@@ -242,6 +245,17 @@ static wsc_header_t *opt_headers(napi_env env, strpool *p, napi_value arr, size_
   return h;
 }
 
+/* The bytes of a Uint8Array (a Buffer); 0 for anything else. */
+static int u8_of(napi_env env, napi_value v, const void **data, size_t *len) {
+  napi_typedarray_type tt;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok || tt != napi_uint8_array) return 0;
+  *data = p;
+  return 1;
+}
+
 /* Bytes of a string (UTF-8) or a Uint8Array. Small strings use `stack`, larger ones a heap copy
  * that *heap owns. */
 static int bytes_of(napi_env env, napi_value v, char *stack, size_t cap, const void **data, size_t *len,
@@ -270,17 +284,7 @@ static int bytes_of(napi_env env, napi_value v, char *stack, size_t cap, const v
     *len = 0;
     return 1;
   }
-  {
-    napi_typedarray_type tt;
-    size_t n;
-    void *p;
-    napi_value ab;
-    size_t off;
-    if (napi_get_typedarray_info(env, v, &tt, &n, &p, &ab, &off) != napi_ok || tt != napi_uint8_array) return 0;
-    *data = p;
-    *len = n;
-    return 1;
-  }
+  return u8_of(env, v, data, len);
 }
 
 static addon *get_addon(napi_env env) {
@@ -324,18 +328,34 @@ static void maybe_finish_teardown(addon *a) {
   a->loop = NULL;
 }
 
+/* ---- the JS side of a wrapper ---------------------------------------------------------- */
+
+/* Holds obj strongly, with an async context named `name` for its events. */
+static int bind_js(napi_env env, napi_value obj, const char *name, napi_ref *ref, napi_async_context *actx) {
+  napi_value n;
+  if (napi_create_reference(env, obj, 1, ref) != napi_ok) return 0;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &n);
+  napi_async_init(env, obj, n, actx);
+  return 1;
+}
+
+/* Lets go of them (during teardown Node frees them with the environment). */
+static void drop_js(addon *a, napi_ref *ref, napi_async_context *actx) {
+  if (!a->tearing_down) {
+    if (*ref) napi_delete_reference(a->env, *ref);
+    if (*actx) napi_async_destroy(a->env, *actx);
+  }
+  *ref = NULL;
+  *actx = NULL;
+}
+
 /* ---- connections ---------------------------------------------------------------------- */
 
-static void conn_release(napi_env env, conn_w *w) {
+/* After the final event and the last completion: the JS object goes, and the wrapper with it
+ * once JS has let go of its handle (else conn_finalize frees it). */
+static void conn_release(conn_w *w) {
   if (!w->closed || w->pending > 0) return;
-  if (w->obj) {
-    napi_delete_reference(env, w->obj);
-    w->obj = NULL;
-  }
-  if (w->actx) {
-    napi_async_destroy(env, w->actx);
-    w->actx = NULL;
-  }
+  drop_js(w->a, &w->obj, &w->actx);
   if (w->external_gone) free(w);
 }
 
@@ -343,11 +363,7 @@ static void conn_finalize(napi_env env, void *data, void *hint) {
   conn_w *w = data;
   (void)env;
   (void)hint;
-  if (w->conn == NULL && w->closed && w->pending == 0 && w->obj == NULL) {
-    free(w);
-  } else {
-    w->external_gone = 1;
-  }
+  if (w->closed && w->pending == 0 && w->obj == NULL) free(w); else w->external_gone = 1;
 }
 
 enum {
@@ -371,8 +387,7 @@ static void on_conn(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
   if (a->tearing_down || w->obj == NULL) {
     if (ev->type == WSC_EV_CLOSE) {
       w->closed = 1;
-      if (a->tearing_down) w->pending = 0;
-      if (w->external_gone && w->obj == NULL && w->pending == 0) free(w);
+      conn_release(w);
       maybe_finish_teardown(a);
     }
     return;
@@ -437,12 +452,9 @@ static void on_conn(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
       break;
   }
   if (ev->type == WSC_EV_CLOSE) w->closed = 1;
-  {
-    napi_ref fn = a->conn_dispatch;
-    call_js(env, w->actx, recv, fn, argc, argv);
-  }
+  call_js(env, w->actx, recv, a->conn_dispatch, argc, argv);
   napi_close_handle_scope(env, scope);
-  if (ev->type == WSC_EV_CLOSE) conn_release(env, w);
+  if (ev->type == WSC_EV_CLOSE) conn_release(w);
 }
 
 static void on_sent(wsc_conn_t *c, int status, void *ud) {
@@ -461,13 +473,7 @@ static void on_sent(wsc_conn_t *c, int status, void *ud) {
     call_js(env, w->actx, recv, a->conn_dispatch, 2, argv);
     napi_close_handle_scope(env, scope);
   }
-  if (w->closed) {
-    if (a->tearing_down) {
-      if (w->external_gone && w->pending == 0) free(w);
-    } else {
-      conn_release(env, w);
-    }
-  }
+  conn_release(w);
 }
 
 static conn_w *conn_new(addon *a) {
@@ -484,14 +490,9 @@ static void conn_link(addon *a, conn_w *w, wsc_conn_t *c) {
   a->conns = w;
 }
 
-/* Binds the JS object that receives a connection's events (and the async context named after it). */
+/* Binds the JS object that receives a connection's events. */
 static int conn_bind(napi_env env, conn_w *w, napi_value obj) {
-  napi_value name;
-  if (w->obj) return 1;
-  if (napi_create_reference(env, obj, 1, &w->obj) != napi_ok) return 0;
-  napi_create_string_utf8(env, "WebSocket", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, obj, name, &w->actx);
-  return 1;
+  return w->obj != NULL || bind_js(env, obj, "WebSocket", &w->obj, &w->actx);
 }
 
 static napi_value conn_external(napi_env env, conn_w *w) {
@@ -500,15 +501,20 @@ static napi_value conn_external(napi_env env, conn_w *w) {
   return ext;
 }
 
+/* The wrapper behind an External handle of ours, or NULL with a thrown TypeError naming `what`. */
+static void *arg_external(napi_env env, napi_value v, const char *what) {
+  void *p = NULL;
+  char msg[64];
+  if (napi_get_value_external(env, v, &p) == napi_ok && p != NULL) return p;
+  snprintf(msg, sizeof msg, "not a wsc %s handle", what);
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
 /* The live connection behind argument 0, or a thrown error. */
 static conn_w *arg_conn(napi_env env, napi_value v, int need_open) {
-  void *p = NULL;
-  conn_w *w;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a wsc connection handle");
-    return NULL;
-  }
-  w = p;
+  conn_w *w = arg_external(env, v, "connection");
+  if (w == NULL) return NULL;
   if (need_open && w->conn == NULL) {
     napi_throw_error(env, "ERR_WSC_CLOSED", "the WebSocket's native handle is closed");
     return NULL;
@@ -818,10 +824,7 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
     o.tls = &tls;
   }
   w = conn_new(a);
-  if (w == NULL || url == NULL) {
-    free(w);
-    rc = WSC_ENOMEM;
-  } else if (!conn_bind(env, w, argv[0])) {
+  if (w == NULL || url == NULL || !conn_bind(env, w, argv[0])) {
     free(w);
     rc = WSC_ENOMEM;
   } else {
@@ -830,10 +833,8 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
       conn_link(a, w, c);
       ext = conn_external(env, w);
     } else {
-      w->closed = 1;
-      napi_delete_reference(env, w->obj);
-      napi_async_destroy(env, w->actx);
-      free(w);
+      w->closed = w->external_gone = 1;  /* no handle was given out: released and freed now */
+      conn_release(w);
     }
   }
   free(headers);
@@ -847,6 +848,12 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
 }
 
 /* ---- servers -------------------------------------------------------------------------- */
+
+/* After the final CLOSE event: as conn_release. */
+static void server_release(server_w *s) {
+  drop_js(s->a, &s->obj, &s->actx);
+  if (s->external_gone) free(s);
+}
 
 static void server_finalize(napi_env env, void *data, void *hint) {
   server_w *s = data;
@@ -887,9 +894,7 @@ static napi_value request_headers(napi_env env, wsc_request_t *req) {
   napi_create_array_with_length(env, n * 2, &arr);
   for (size_t i = 0; i < n; ++i) {
     wsc_header_t h;
-    if (wsc_request_header(req, i, &h) != 0) continue;
-    napi_set_element(env, arr, (uint32_t)(2 * i), latin1(env, h.name, h.name_len));
-    napi_set_element(env, arr, (uint32_t)(2 * i + 1), latin1(env, h.value, h.value_len));
+    if (wsc_request_header(req, i, &h) == 0) set_header(env, arr, i, &h);
   }
   return arr;
 }
@@ -934,7 +939,7 @@ static void on_server(wsc_server_t *srv, const wsc_server_event_t *ev, void *ud)
     } else if (ev->type == WSC_SERVER_REQUEST) {
       wsc_request_reject(ev->request, 503, NULL, NULL, 0);
     } else if (ev->type == WSC_SERVER_CLOSE) {
-      if (s->external_gone && s->obj == NULL) free(s);
+      server_release(s);
       maybe_finish_teardown(a);
     }
     return;
@@ -1018,23 +1023,12 @@ static void on_server(wsc_server_t *srv, const wsc_server_event_t *ev, void *ud)
     }
   }
   napi_close_handle_scope(env, scope);
-  if (ev->type == WSC_SERVER_CLOSE) {
-    napi_delete_reference(env, s->obj);
-    s->obj = NULL;
-    napi_async_destroy(env, s->actx);
-    s->actx = NULL;
-    if (s->external_gone) free(s);
-  }
+  if (ev->type == WSC_SERVER_CLOSE) server_release(s);
 }
 
 static server_w *arg_server(napi_env env, napi_value v, int need_open) {
-  void *p = NULL;
-  server_w *s;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a wsc server handle");
-    return NULL;
-  }
-  s = p;
+  server_w *s = arg_external(env, v, "server");
+  if (s == NULL) return NULL;
   if (need_open && s->srv == NULL) {
     napi_throw_error(env, "ERR_WSC_CLOSED", "the server's native handle is closed");
     return NULL;
@@ -1050,7 +1044,7 @@ static napi_value js_server_new(napi_env env, napi_callback_info info) {
   wsc_conn_options_t co;
   wsc_deflate_options_t d;
   wsc_tls_options_t tls;
-  napi_value v, ext = NULL, name;
+  napi_value v, ext = NULL;
   int has_deflate, rc;
   server_w *s;
   ARGS(2);
@@ -1078,15 +1072,12 @@ static napi_value js_server_new(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->a = a;
-  napi_create_reference(env, argv[0], 1, &s->obj);
-  napi_create_string_utf8(env, "WebSocketServer", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, argv[0], name, &s->actx);
-  rc = wsc_server_new(&s->srv, a->loop, &o, on_server, s);
+  rc = bind_js(env, argv[0], "WebSocketServer", &s->obj, &s->actx) ? wsc_server_new(&s->srv, a->loop, &o, on_server, s)
+                                                                    : WSC_ENOMEM;
   pool_free(&p);
   if (rc != 0) {
-    napi_delete_reference(env, s->obj);
-    napi_async_destroy(env, s->actx);
-    free(s);
+    s->external_gone = 1;  /* no handle was given out */
+    server_release(s);
     throw_wsc(env, rc);
     return NULL;
   }
@@ -1123,13 +1114,8 @@ static napi_value js_server_count(napi_env env, napi_callback_info info) {
 }
 
 static req_w *arg_req(napi_env env, napi_value v) {
-  void *p = NULL;
-  req_w *r;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a wsc request handle");
-    return NULL;
-  }
-  r = p;
+  req_w *r = arg_external(env, v, "request");
+  if (r == NULL) return NULL;
   if (r->req == NULL) {
     napi_throw_error(env, "ERR_WSC_CLOSED", "the upgrade request is no longer pending");
     return NULL;
@@ -1173,25 +1159,20 @@ static napi_value js_req_accept(napi_env env, napi_callback_info info) {
   s = r->server;
   if (napi_typeof(env, argv[1], &t) == napi_ok && t == napi_string) proto = pool_str(env, &p, argv[1]);
   rc = add_headers(env, req, argv[2]);
-  if (rc == 0) napi_create_reference(env, argv[3], 1, &ctx);
-  if (rc == 0 && r->deferred && !r->in_list) { /* deferred and decided inside its own event */
-    rc = wsc_request_accept(req, proto);
-    if (rc == 0 && s->accepted_next == NULL) s->accepted_next = ctx, ctx = NULL;
-    r->req = NULL;
-  } else if (rc == 0 && r->deferred) { /* later: the connection opens during the call */
+  if (rc == 0) {
+    int later = r->in_list; /* deferred past its event: the connection opens during the call */
     napi_ref prev = s->accepting;
+    napi_create_reference(env, argv[3], 1, &ctx);
     req_decided(r);
-    s->accepting = ctx;
+    if (later) s->accepting = ctx;
     rc = wsc_request_accept(req, proto);
-    s->accepting = prev;
-  } else if (rc == 0) { /* inside the REQUEST event: the connection follows the event */
-    rc = wsc_request_accept(req, proto);
-    if (rc == 0) {
+    if (later) {
+      s->accepting = prev;
+    } else if (rc == 0) { /* inside the REQUEST event: the connection follows the event */
       if (s->accepted_next) napi_delete_reference(env, s->accepted_next);
       s->accepted_next = ctx;
       ctx = NULL;
     }
-    req_decided(r);
   }
   if (ctx) napi_delete_reference(env, ctx);
   pool_free(&p);
@@ -1217,10 +1198,8 @@ static napi_value js_req_reject(napi_env env, napi_callback_info info) {
   if (!bytes_of(env, argv[3], stack, sizeof stack, &body, &len, &heap)) body = NULL, len = 0;
   rc = add_headers(env, req, argv[4]);
   if (rc == 0) {
-    int deferred = r->deferred;
-    if (deferred) req_decided(r);
+    req_decided(r); /* before the call, which may free a deferred request */
     rc = wsc_request_reject(req, arg_u32(env, argv[1]), reason, body, len);
-    if (!deferred) req_decided(r);
   }
   free(heap);
   pool_free(&p);
@@ -1263,11 +1242,8 @@ typedef struct adopt_args {
 } adopt_args;
 
 static int read_adopt(napi_env env, napi_value *argv, adopt_args *aa) {
-  void *data = NULL;
+  const void *data = NULL;
   size_t len = 0;
-  napi_typedarray_type tt;
-  napi_value ab;
-  size_t off;
   wsc_adopt_request_t init = WSC_ADOPT_REQUEST_INIT;
   memset(aa, 0, sizeof *aa);
   aa->req = init;
@@ -1275,7 +1251,7 @@ static int read_adopt(napi_env env, napi_value *argv, adopt_args *aa) {
   aa->req.target = pool_str(env, &aa->p, argv[1]);
   aa->headers = opt_headers(env, &aa->p, argv[2], &aa->req.nheaders);
   aa->req.headers = aa->headers;
-  if (napi_get_typedarray_info(env, argv[3], &tt, &len, &data, &ab, &off) == napi_ok && tt == napi_uint8_array) {
+  if (u8_of(env, argv[3], &data, &len)) {
     aa->req.head = data;
     aa->req.head_len = len;
   }
@@ -1414,28 +1390,17 @@ static napi_value js_adopt_transport(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-static transport_w *arg_transport(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a wsc transport handle");
-    return NULL;
-  }
-  return p;
-}
+static transport_w *arg_transport(napi_env env, napi_value v) { return arg_external(env, v, "transport"); }
 
 /* feed(t, bytes|null): null is the end of the stream. Returns rc (WSC_ESTATE once done). */
 static napi_value js_feed(napi_env env, napi_callback_info info) {
   transport_w *t;
-  void *data = NULL;
+  const void *data = NULL;
   size_t len = 0;
-  napi_typedarray_type tt;
-  napi_value ab;
-  size_t off;
   ARGS(2);
   if ((t = arg_transport(env, argv[0])) == NULL) return NULL;
   if (t->conn == NULL) return num_i32(env, WSC_ESTATE);
-  if (napi_get_typedarray_info(env, argv[1], &tt, &len, &data, &ab, &off) != napi_ok)
-    return num_i32(env, wsc_conn_feed_eof(t->conn));
+  if (!u8_of(env, argv[1], &data, &len)) return num_i32(env, wsc_conn_feed_eof(t->conn));
   return num_i32(env, wsc_conn_feed(t->conn, data, len));
 }
 
