@@ -10,7 +10,7 @@ const { createHash } = require('crypto');
 const native = require('./binding');
 const WebSocket = require('./websocket');
 const { SEV, SHUTDOWN_KEEP_CONNECTIONS } = require('./constants');
-const { deflateOptions, headersObject } = require('./util');
+const { deflateOptions, headersObject, headerList } = require('./util');
 const { callError, decorate } = require('./errors');
 
 const RUNNING = 0;
@@ -182,7 +182,7 @@ class WebSocketServer extends EventEmitter {
     let chunk;
     while ((chunk = socket.read()) !== null) chunks.push(chunk);
     const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    const raw = req.rawHeaders || flatHeaders(req.headers);
+    const raw = req.rawHeaders || headerList(req.headers);
     const fd = !socket.encrypted && socket._handle && typeof socket._handle.fd === 'number' ? socket._handle.fd : -1;
     this._adopting = { req, socket, cb };
     try {
@@ -339,16 +339,6 @@ function abortSocket(socket, code) {
       `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
   }
   socket.destroy();
-}
-
-function flatHeaders(headers) {
-  const out = [];
-  for (const k of Object.keys(headers || {})) {
-    const v = headers[k];
-    if (Array.isArray(v)) for (const x of v) out.push(k, String(x));
-    else if (v !== undefined) out.push(k, String(v));
-  }
-  return out;
 }
 
 // A stream wsc cannot take over by descriptor (a TLS socket): its bytes go through a transport.

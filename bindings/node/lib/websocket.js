@@ -182,7 +182,7 @@ class WebSocket extends EventEmitter {
     if (bytes === null) throw new TypeError('The data argument must be a string, a Buffer, an ArrayBuffer or a view');
     if (bytes.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
     const rc = isPing ? native.ping(this._h, bytes, cb !== undefined) : native.pong(this._h, bytes, cb !== undefined);
-    this._afterSend(rc, cb, bytes.length);
+    this._afterSend(rc, cb, bytes);
   }
 
   send(data, options, cb) {
@@ -208,15 +208,15 @@ class WebSocket extends EventEmitter {
       this._sendInOrder(data, binary, flags, cb);
       return;
     }
-    if (data === undefined || data === null) {
-      data = EMPTY_BUFFER;
-    } else if (typeof data !== 'string') {
-      const bytes = toUint8(data);
-      if (bytes === null) data = String(data);
-      else data = bytes;
-    }
+    this._sendNow(data, binary, flags, cb);
+  }
+
+  _sendNow(data, binary, flags, cb) {
+    // A string goes to the native layer as is (encoded there); other data as its bytes.
+    if (data === undefined || data === null) data = EMPTY_BUFFER;
+    else if (typeof data !== 'string') data = toUint8(data) || String(data);
     const rc = native.send(this._h, data, binary ? OP_BINARY : OP_TEXT, flags, cb !== undefined);
-    this._afterSend(rc, cb, data.length);
+    this._afterSend(rc, cb, data);
   }
 
   // A Blob's bytes arrive later (blob.arrayBuffer()): it and every send after it wait in a queue
@@ -247,15 +247,12 @@ class WebSocket extends EventEmitter {
         sendAfterClose(this, item.data, item.cb);
         continue;
       }
-      const bytes = item.data === undefined || item.data === null ? EMPTY_BUFFER
-        : typeof item.data === 'string' ? item.data : toUint8(item.data) || String(item.data);
-      const rc = native.send(this._h, bytes, item.binary ? OP_BINARY : OP_TEXT, item.flags, item.cb !== undefined);
-      this._afterSend(rc, item.cb, bytes.length);
+      this._sendNow(item.data, item.binary, item.flags, item.cb);
     }
     this._blobQueue = null;
   }
 
-  _afterSend(rc, cb, length) {
+  _afterSend(rc, cb, data) {
     if (rc >= 0) {
       if (cb !== undefined) this._sendCallbacks.push(cb);
       return;
@@ -263,7 +260,7 @@ class WebSocket extends EventEmitter {
     // Not queued: not open any more (the peer's close arrived), the queue is over its cap, ...
     if (rc === -7 /* WSC_ESTATE */) {
       this._readyState = native.readyState(this._h);
-      sendAfterClose(this, length ? EMPTY_BUFFER : undefined, cb);
+      sendAfterClose(this, data, cb);
       return;
     }
     const err = callError(native, rc);
