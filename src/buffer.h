@@ -68,6 +68,18 @@ class ByteBuffer {
     std::swap(size_, other.size_);
     std::swap(cap_, other.cap_);
   }
+  // Gives the memory to the caller (free() it), trimmed to the bytes it holds when that saves
+  // much; the buffer ends up empty, without memory. nullptr when it held none.
+  uint8_t *detach() {
+    uint8_t *p = data_;
+    if (p != nullptr && cap_ - size_ > 4096 && cap_ - size_ > size_ / 8) {
+      void *q = std::realloc(p, size_ ? size_ : 1);
+      if (q != nullptr) p = static_cast<uint8_t *>(q);
+    }
+    data_ = nullptr;
+    size_ = cap_ = 0;
+    return p;
+  }
   void release() {
     std::free(data_);
     data_ = nullptr;

@@ -340,11 +340,15 @@ int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key
       }
     }
   }
-  // What the kernel did not take is copied (and masked, for a client) into the queue.
+  // What the kernel did not take is copied (and masked, for a client) into the queue, or
+  // referenced when the caller lent the payload (WSC_SEND_BORROW).
   for (uint32_t i = 0; i < n; ++i) {
     size_t len = bufs[i].len, skip = taken < len ? taken : len;
     taken -= skip;
-    if (!out.append_masked(bufs[i].base + skip, len - skip, i == 1 ? mask_key : nullptr, &loop()->pool)) {
+    bool ok = i == 1 && borrowing && mask_key == nullptr
+                  ? out.append_borrowed(bufs[i].base + skip, len - skip)
+                  : out.append_masked(bufs[i].base + skip, len - skip, i == 1 ? mask_key : nullptr, &loop()->pool);
+    if (!ok) {
       end_error = WSC_ENOMEM;
       return WSC_ENOMEM;
     }
@@ -603,15 +607,15 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
   ev.len = pe.len;
   switch (pe.type) {
     case WSC_PARSER_MESSAGE:
-      ++messages_in;
-      ev.type = WSC_EV_MESSAGE;
+    case WSC_PARSER_FRAGMENT: {
+      if (pe.type == WSC_PARSER_MESSAGE || (pe.flags & WSC_FRAME_FIN)) ++messages_in;
+      ev.type = pe.type == WSC_PARSER_MESSAGE ? WSC_EV_MESSAGE : WSC_EV_FRAGMENT;
+      wsc_loop_s::Delivering outer = loop()->delivering;  // a nested loop run may deliver too
+      loop()->delivering = {this, pe.data, pe.len};
       emit(ev);
+      loop()->delivering = outer;
       break;
-    case WSC_PARSER_FRAGMENT:
-      if (pe.flags & WSC_FRAME_FIN) ++messages_in;
-      ev.type = WSC_EV_FRAGMENT;
-      emit(ev);
-      break;
+    }
     case WSC_PARSER_PING:
       if (!(cfg->flags & WSC_CONN_NO_AUTO_PONG) && state == WSC_OPEN) tx.pong(pe.data, pe.len);
       ev.type = WSC_EV_PING;
@@ -831,11 +835,15 @@ void compress_done(uv_work_t *req, int status) {
 
 int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags, wsc_send_cb cb,
                   void *user_data) {
+  constexpr uint32_t kFlags = WSC_SEND_MORE | WSC_SEND_NO_COMPRESS | WSC_SEND_BORROW;
+  if ((flags & ~kFlags) || ((flags & WSC_SEND_BORROW) && cb == nullptr)) return WSC_EINVAL;
+  const uint32_t stored_flags = flags & ~WSC_SEND_BORROW;  // a stored send owns a copy
   ConnExtra *e = conn ? conn->x.get() : nullptr;  // with a compressor, if negotiated
   if (e && e->offloading && conn->state == WSC_OPEN && !conn->finishing) {
     // A large message ahead is being compressed: keep the order.
-    if ((data == nullptr && len > 0) || (flags & ~(WSC_SEND_MORE | WSC_SEND_NO_COMPRESS))) return WSC_EINVAL;
-    if (!e->deferred.emplace_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data))) return WSC_ENOMEM;
+    if (data == nullptr && len > 0) return WSC_EINVAL;
+    if (!e->deferred.emplace_back(StoredSend::make(false, opcode, stored_flags, 0, data, len, cb, user_data)))
+      return WSC_ENOMEM;
     return 0;
   }
   if (e && conn->state == WSC_OPEN && !conn->finishing && !conn->tx.in_message() && !(flags & WSC_SEND_MORE) &&
@@ -875,22 +883,28 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
     // Not connected (yet, or again): the message waits for the next OPEN, within its bound.
     if ((data == nullptr && len > 0) || (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY)) return WSC_EINVAL;
     if (cl->offline_bytes + len > cl->offline_queue_bytes) return WSC_EQUEUEFULL;
-    if (!cl->offline.emplace_back(StoredSend::make(false, opcode, flags, 0, data, len, cb, user_data))) return WSC_ENOMEM;
+    if (!cl->offline.emplace_back(StoredSend::make(false, opcode, stored_flags, 0, data, len, cb, user_data)))
+      return WSC_ENOMEM;
     cl->offline_bytes += len;
     return 0;
   }
-  if (flags & ~(WSC_SEND_MORE | WSC_SEND_NO_COMPRESS)) return WSC_EINVAL;
   return conn_send(conn, (flags & WSC_SEND_MORE) == 0, cb, user_data, [&] {
     const uint32_t more = flags & WSC_SEND_MORE;
     const auto *p = static_cast<const uint8_t *>(data);
+    auto plain = [&] {  // the caller's bytes as they are: lent to the queue if they may be
+      conn->borrowing = (flags & WSC_SEND_BORROW) != 0;
+      int rc = conn->tx.send(opcode, p, len, more);
+      conn->borrowing = false;
+      return rc;
+    };
     // RFC 7692: compress when negotiated and usable, the message is big enough (its first
     // fragment decides for a stream) and the caller did not say no. A streamed message does not
     // use the loop's shared compressor: another connection's message could come in between.
-    if (e == nullptr) return conn->tx.send(opcode, p, len, more);
+    if (e == nullptr) return plain();
     if (!conn->tx.in_message())
       e->compressing = e->compressor && e->compressor->usable() && !(flags & WSC_SEND_NO_COMPRESS) &&
                        len >= conn->cfg->pmd.threshold && !(more && e->compressor->shared());
-    if (!e->compressing) return conn->tx.send(opcode, p, len, more);
+    if (!e->compressing) return plain();
     wsc::ByteBuffer &z = conn->loop()->deflate_out;
     z.clear();
     int rc = e->compressor->compress(p, len, more == 0, z);
@@ -995,6 +1009,26 @@ void wsc_conn_resume(wsc_conn_t *conn) {
 }
 
 int wsc_conn_is_paused(const wsc_conn_t *conn) { return conn && conn->paused ? 1 : 0; }
+
+int wsc_conn_take_message(void **out, wsc_conn_t *conn) {
+  if (out == nullptr) return WSC_EINVAL;
+  *out = nullptr;
+  if (conn == nullptr) return WSC_EINVAL;
+  wsc_loop_s::Delivering &d = conn->loop()->delivering;
+  if (d.conn != conn) return WSC_ESTATE;
+  if (d.len == 0) return 0;
+  uint8_t *p = conn->rx.take_message(d.data, d.len);
+  if (p == nullptr) {  // delivered from the read buffer, or held otherwise: a copy
+    p = static_cast<uint8_t *>(std::malloc(d.len));
+    if (p == nullptr) return WSC_ENOMEM;
+    std::memcpy(p, d.data, d.len);
+  }
+  d.data = p;  // a second take gets a copy of the same bytes
+  *out = p;
+  return 0;
+}
+
+void wsc_free(void *p) { std::free(p); }
 
 int64_t wsc_conn_rtt_us(const wsc_conn_t *conn) { return conn && conn->x ? conn->x->rtt_us : -1; }
 

@@ -87,6 +87,12 @@ struct wsc_loop_s {
   std::vector<std::pair<std::string, std::shared_ptr<wsc::TlsContext>>> tls_contexts;
   std::shared_ptr<wsc::TlsContext> client_tls_context(const wsc_tls_options_t &o, int *err, std::string *why);
   bool read_busy = false;
+  // The message event being delivered, for wsc_conn_take_message.
+  struct Delivering {
+    wsc_conn_s *conn;
+    const uint8_t *data;
+    size_t len;
+  } delivering{nullptr, nullptr, 0};
   wsc::BufferPool pool;  // large message and send buffers, reused by every connection
   wsc::ByteBuffer deflate_out;  // compressed messages on their way to a sender
   // One compressor per setting for the connections without context takeover (uWebSockets'
@@ -390,6 +396,7 @@ struct wsc_conn_s : wsc::Watched {
   bool finishing : 1 = false;
   bool final_done : 1 = false;
   bool was_clean : 1 = false;
+  bool borrowing : 1 = false;  // the frame being queued has a payload lent by the caller
   uint8_t open_handles = 1;  // the connection's own reference, dropped after finish()
   uint64_t id = 0;  // given by the loop's table (create())
   const ConnConfig *cfg;  // the server's, or client->conn

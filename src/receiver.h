@@ -69,6 +69,12 @@ class Receiver {
   State state() const { return state_; }
   int error() const { return error_; }
   size_t buffered() const;
+  // During a MESSAGE or FRAGMENT event whose bytes (data, len) are the receiver's message
+  // buffer: hands that buffer over (free() it) and returns it; else nullptr.
+  uint8_t *take_message(const uint8_t *data, size_t len) {
+    if (len == 0 || data != msg_.data() || len != msg_.size()) return nullptr;
+    return msg_.detach();
+  }
   // Heap bytes held (the message buffer's capacity).
   size_t heap_bytes() const { return msg_.capacity(); }
 

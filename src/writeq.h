@@ -1,6 +1,7 @@
-// The send queue of a connection: bytes owned by the queue, and frames shared between
-// connections (a broadcast builds its frame once). Sans-I/O: the connection gathers pieces into
-// one vectored write and reports how much the kernel took.
+// The send queue of a connection: bytes owned by the queue, frames shared between connections
+// (a broadcast builds its frame once), and bytes borrowed from the caller (WSC_SEND_BORROW).
+// Sans-I/O: the connection gathers pieces into one vectored write and reports how much the
+// kernel took.
 #ifndef WSC_SRC_WRITEQ_H
 #define WSC_SRC_WRITEQ_H
 
@@ -69,7 +70,7 @@ class WriteQueue {
   uint8_t *reserve(size_t n, BufferPool *pool = nullptr) {
     if (!pieces_.empty()) {  // common: the open piece has the room
       Piece &last = pieces_.back();
-      if (last.shared == nullptr && last.own.room() >= n) return last.own.tail();
+      if (!last.foreign() && last.own.room() >= n) return last.own.tail();
     }
     ByteBuffer *piece = open_piece(n, pool);
     if (piece == nullptr || !piece->reserve_extra(n, SIZE_MAX)) return nullptr;
@@ -86,6 +87,17 @@ class WriteQueue {
     f->ref();
     pieces_.back().shared = f;
     bytes_ += f->len;
+    return true;
+  }
+
+  // Appends a reference to n bytes the caller keeps valid and unchanged until they are
+  // consumed (or the queue is cleared, which does not read them).
+  bool append_borrowed(const uint8_t *p, size_t n) {
+    if (n == 0) return true;
+    if (!pieces_.emplace_back()) return false;
+    pieces_.back().borrowed = p;
+    pieces_.back().borrowed_len = n;
+    bytes_ += n;
     return true;
   }
 
@@ -131,15 +143,18 @@ class WriteQueue {
   struct Piece {
     ByteBuffer own;
     SharedFrame *shared = nullptr;
+    const uint8_t *borrowed = nullptr;
+    size_t borrowed_len = 0;
     size_t off = 0;
-    const uint8_t *data() const { return (shared ? shared->data : own.data()) + off; }
-    size_t size() const { return (shared ? shared->len : own.size()) - off; }
+    bool foreign() const { return shared != nullptr || borrowed != nullptr; }
+    const uint8_t *data() const { return (shared ? shared->data : borrowed ? borrowed : own.data()) + off; }
+    size_t size() const { return (shared ? shared->len : borrowed ? borrowed_len : own.size()) - off; }
   };
 
-  // The piece the next n bytes go to: the last one, unless it is shared. A
+  // The piece the next n bytes go to: the last one, unless it is shared or borrowed. A
   // large append that does not fit takes a pooled buffer rather than growing a fresh one.
   ByteBuffer *open_piece(size_t n, BufferPool *pool) {
-    if (pieces_.empty() || pieces_.back().shared != nullptr) {
+    if (pieces_.empty() || pieces_.back().foreign()) {
       if (!pieces_.emplace_back()) return nullptr;
       // A fresh piece starts large enough for a batch of small frames, so that it rarely grows.
       if (n < kFirstPiece && !pieces_.back().own.reserve_extra(kFirstPiece, kFirstPiece)) return nullptr;
@@ -158,7 +173,7 @@ class WriteQueue {
     Piece &p = pieces_.front();
     if (p.shared) {
       p.shared->unref();
-    } else if (pool != nullptr) {
+    } else if (p.borrowed == nullptr && pool != nullptr) {
       pool->put(p.own);
     }
     pieces_.pop_front();

@@ -262,6 +262,126 @@ TEST(Conn, TerminateReports1006AndFailsPendingSends) {
   t.close_clean();
 }
 
+TEST(Conn, BorrowedSendsAreWrittenFromTheCallersMemory) {
+  TestLoop t;
+  wsc_conn_options_t big = WSC_CONN_OPTIONS_INIT;
+  big.max_message_size = 32u << 20;
+  Pair p(t, big, big);
+  int dummy = 0;
+  EXPECT_EQ(wsc_conn_send(p.server.conn, WSC_OP_BINARY, "x", 1, WSC_SEND_BORROW, nullptr, nullptr), WSC_EINVAL)
+      << "a lent buffer needs the completion that gives it back";
+  EXPECT_EQ(wsc_conn_send(p.server.conn, WSC_OP_BINARY, "x", 1, 0x80, [](wsc_conn_t *, int, void *) {}, &dummy),
+            WSC_EINVAL);
+  // 16 MiB is more than the kernel takes at once: the rest stays in the caller's memory, so a
+  // change made after the send returns (as ws allows by not copying) reaches the peer, from
+  // the server. A client masks, so it copies, and the change does not reach the server.
+  std::string from_server = payload(16u << 20, false), from_client = from_server;
+  std::string small = payload(100, false);
+  std::vector<int> status;
+  auto done = [](wsc_conn_t *, int st, void *ud) { static_cast<std::vector<int> *>(ud)->push_back(st); };
+  ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_BINARY, from_server.data(), from_server.size(), WSC_SEND_BORROW, done,
+                          &status),
+            0);
+  ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_BINARY, small.data(), small.size(), WSC_SEND_BORROW, done, &status), 0);
+  ASSERT_GE(wsc_conn_send(p.client.conn, WSC_OP_BINARY, from_client.data(), from_client.size(), WSC_SEND_BORROW, done,
+                          &status),
+            0);
+  from_server.back() = '!';
+  from_client.back() = '!';
+  small[0] = '!';  // under 16 KiB: copied
+  t.run_until([&] { return p.client.messages.size() == 2 && p.server.messages.size() == 1; }, 30000);
+  EXPECT_EQ(status, (std::vector<int>{0, 0, 0}));
+  EXPECT_EQ(p.client.messages[0], from_server) << "the server wrote the changed bytes: it did not copy them";
+  EXPECT_EQ(p.client.messages[1], payload(100, false));
+  EXPECT_EQ(p.server.messages[0], payload(16u << 20, false)) << "the client's masked copy";
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, BorrowedSendsOfAConnectionThatEndsGetTheirErrorAndAreNotReadAfter) {
+  TestLoop t;
+  Pair p(t);
+  struct Lent {
+    std::string *bytes;
+    int status = 99;
+  };
+  auto *buf = new std::string(8u << 20, 'b');
+  Lent lent{buf};
+  ASSERT_EQ(wsc_conn_send(p.server.conn, WSC_OP_BINARY, buf->data(), buf->size(), WSC_SEND_BORROW,
+                          [](wsc_conn_t *, int st, void *ud) {
+                            auto *l = static_cast<Lent *>(ud);
+                            l->status = st;
+                            delete l->bytes;  // given back: freed at once (ASan sees any later read)
+                            l->bytes = nullptr;
+                          },
+                          &lent),
+            WSC_SEND_BACKPRESSURE);
+  wsc_conn_terminate(p.server.conn);
+  t.run_until([&] { return p.client.closed && p.server.closed; });
+  EXPECT_EQ(lent.status, WSC_ECLOSED);
+  EXPECT_EQ(lent.bytes, nullptr);
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, ABorrowedSendThatIsCompressedIsNotReadAfterItsCall) {
+  // A compressed message is new bytes: the change after the send does not reach the peer.
+  TestLoop t;
+  wsc_deflate_options_t d = WSC_DEFLATE_OPTIONS_INIT;
+  wsc_conn_options_t so = WSC_CONN_OPTIONS_INIT;
+  so.deflate = &d;
+  Pair p(t, so);
+  ASSERT_STRNE(wsc_conn_extensions(p.server.conn), "");
+  std::string m = payload(200000, true);
+  int status = 99;
+  ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_TEXT, m.data(), m.size(), WSC_SEND_BORROW,
+                          [](wsc_conn_t *, int st, void *ud) { *static_cast<int *>(ud) = st; }, &status),
+            0);
+  m[0] = '!';
+  t.run_until([&] { return p.client.messages.size() == 1; });
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(p.client.messages[0], payload(200000, true));
+  p.finish();
+  t.close_clean();
+}
+
+TEST(Conn, TakeMessageHandsOverAnAssembledMessageAndCopiesTheRest) {
+  TestLoop t;
+  wsc_conn_options_t big = WSC_CONN_OPTIONS_INIT;
+  Pair p(t, big, big);
+  struct Taken {
+    std::vector<std::pair<void *, size_t>> bufs;
+    std::vector<bool> same;  // the bytes were handed over, not copied
+  } taken;
+  p.client.hook = [&](wsc_conn_t *c, const wsc_conn_event_t *ev) {
+    if (ev->type != WSC_EV_MESSAGE) return;
+    void *mem = reinterpret_cast<void *>(1);
+    EXPECT_EQ(wsc_conn_take_message(&mem, p.server.conn), WSC_ESTATE) << "not the connection being delivered";
+    EXPECT_EQ(mem, nullptr);
+    const uint8_t *before = ev->data;
+    ASSERT_EQ(wsc_conn_take_message(&mem, c), 0);
+    taken.same.push_back(mem == before);
+    taken.bufs.emplace_back(mem, ev->len);
+  };
+  std::string small = payload(300, false), large = payload(3u << 20, false);  // 3 MiB: over several reads
+  ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_BINARY, small.data(), small.size(), 0, nullptr, nullptr), 0);
+  ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_BINARY, large.data(), large.size(), 0, nullptr, nullptr), 0);
+  ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_BINARY, "", 0, 0, nullptr, nullptr), 0);
+  t.run_until([&] { return taken.bufs.size() == 3; }, 30000);
+  void *outside = reinterpret_cast<void *>(1);
+  EXPECT_EQ(wsc_conn_take_message(&outside, p.client.conn), WSC_ESTATE) << "outside a message event";
+  EXPECT_EQ(outside, nullptr);
+  EXPECT_FALSE(taken.same[0]) << "a small message is read in place: copied";
+  EXPECT_TRUE(taken.same[1]) << "the assembled buffer itself";
+  EXPECT_EQ(taken.bufs[2].first, nullptr) << "an empty message";
+  EXPECT_EQ(std::string(static_cast<char *>(taken.bufs[0].first), taken.bufs[0].second), small);
+  EXPECT_EQ(std::string(static_cast<char *>(taken.bufs[1].first), taken.bufs[1].second), large);
+  for (auto &b : taken.bufs) wsc_free(b.first);
+  wsc_free(nullptr);
+  p.finish();
+  t.close_clean();
+}
+
 TEST(Conn, CloseTimeoutWhenThePeerNeverAnswers) {
   TestLoop t;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;

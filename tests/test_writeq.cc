@@ -108,3 +108,21 @@ TEST(WriteQueue, PooledPiecesKeepExactAccounting) {
   }
   EXPECT_GT(pool.bytes(), 0u) << "the large buffer went back to the pool";
 }
+
+TEST(WriteQueue, BorrowedBytesAreReferencedNotCopied) {
+  for (size_t step : {1u, 6u, 1000u}) {
+    std::string lent = "LENT";
+    wsc::WriteQueue q;
+    ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>("h1"), 2));
+    ASSERT_TRUE(q.append_borrowed(reinterpret_cast<const uint8_t *>(lent.data()), lent.size()));
+    ASSERT_TRUE(q.append_borrowed(reinterpret_cast<const uint8_t *>(lent.data()), 0)) << "nothing to lend";
+    ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>("h2"), 2));  // a new piece, not into the lent bytes
+    EXPECT_EQ(q.bytes(), 8u);
+    wsc_buf_t bufs[4];
+    size_t total;
+    ASSERT_EQ(q.gather(bufs, 4, &total), 3u);
+    EXPECT_EQ(bufs[1].base, reinterpret_cast<const uint8_t *>(lent.data())) << "the caller's memory itself";
+    lent[0] = 'l';  // so the queue reads the caller's bytes when it writes them
+    EXPECT_EQ(drain(q, step), "h1lENTh2") << step;
+  }
+}

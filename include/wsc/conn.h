@@ -141,6 +141,11 @@ WSC_EXTERN void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *us
 /* Send flag: never compress this message (secrets next to attacker-chosen data, data that is
  * compressed already). */
 #define WSC_SEND_NO_COMPRESS 0x4u
+/* Send flag: borrow the data instead of copying it. The bytes must stay valid and unchanged
+ * until cb is called (cb is then required). wsc still copies where it must (a client masks its
+ * frames, a compressed message is new bytes) or where a copy is cheaper (payloads under 16 KiB);
+ * a large server frame goes from the caller's memory to the kernel. */
+#define WSC_SEND_BORROW 0x8u
 WSC_EXTERN int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags,
                              wsc_send_cb cb, void *user_data);
 WSC_EXTERN int wsc_conn_ping(wsc_conn_t *conn, const void *data, size_t len, wsc_send_cb cb, void *user_data);
@@ -162,6 +167,16 @@ WSC_EXTERN void wsc_conn_terminate(wsc_conn_t *conn);
 
 /* Bytes queued but not yet handed to the kernel, framing included (ws' bufferedAmount). */
 WSC_EXTERN uint64_t wsc_conn_buffered_amount(const wsc_conn_t *conn);
+
+/* Inside a WSC_EV_MESSAGE or WSC_EV_FRAGMENT callback: makes the event's bytes the caller's,
+ * to keep after the callback returns. A message wsc assembled in a buffer of its own (one that
+ * arrived over several reads, in fragments, or compressed) is handed over without a copy; any
+ * other is copied. *out gets a pointer to the event's len bytes (NULL when len is 0), released
+ * with wsc_free(). Returns 0, WSC_ESTATE outside such a callback (or for another connection's
+ * event), or WSC_ENOMEM. After it, read the bytes through *out: event->data may be gone. */
+WSC_EXTERN int wsc_conn_take_message(void **out, wsc_conn_t *conn);
+/* Releases memory wsc gave to the caller (wsc_conn_take_message). wsc_free(NULL) does nothing. */
+WSC_EXTERN void wsc_free(void *p);
 
 /* Stops reading: no event is delivered until wsc_conn_resume (the current one finishes), and
  * TCP pushes back on the peer. Resume delivers what was already read, then reads again. */
