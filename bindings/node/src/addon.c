@@ -142,6 +142,29 @@ static napi_value buffer_copy(napi_env env, const void *data, size_t len) {
   return r;
 }
 
+/* Messages from this size on reach JS in the memory wsc assembled them in (an external Buffer
+ * freed when JS drops it), and sends from this size on are written from the caller's Buffer;
+ * below it a copy costs less than tracking the memory. */
+#define ZERO_COPY_BYTES (64 * 1024)
+
+static void free_taken(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  wsc_free(data);
+}
+
+/* The bytes of a message event as a Buffer: a large one without a copy where wsc can hand its
+ * memory over. */
+static napi_value message_buffer(napi_env env, wsc_conn_t *c, const wsc_conn_event_t *ev) {
+  void *mem = NULL;
+  napi_value r;
+  if (ev->len < ZERO_COPY_BYTES || wsc_conn_take_message(&mem, c) != 0) return buffer_copy(env, ev->data, ev->len);
+  if (napi_create_external_buffer(env, ev->len, mem, free_taken, NULL, &r) == napi_ok) return r;
+  r = buffer_copy(env, mem, ev->len); /* external buffers not allowed here */
+  wsc_free(mem);
+  return r;
+}
+
 /* Header i of a flat [name, value, name, value...] array (latin1, as Node reads header bytes). */
 static void set_header(napi_env env, napi_value arr, size_t i, const wsc_header_t *h) {
   napi_set_element(env, arr, (uint32_t)(2 * i), latin1(env, h->name, h->name_len));
@@ -377,7 +400,6 @@ static void on_conn(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
   napi_handle_scope scope;
   napi_value argv[6], recv;
   size_t argc = 1;
-  (void)c;
   if (ev->type == WSC_EV_CLOSE) {
     w->conn = NULL;
     if (w->prev) w->prev->next = w->next; else a->conns = w->next;
@@ -397,12 +419,12 @@ static void on_conn(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
   argv[0] = num_u32(env, ev->type);
   switch (ev->type) {
     case WSC_EV_MESSAGE:
-      argv[1] = buffer_copy(env, ev->data, ev->len);
+      argv[1] = message_buffer(env, c, ev);
       argv[2] = boolean(env, ev->opcode == WSC_OP_BINARY);
       argc = 3;
       break;
     case WSC_EV_FRAGMENT:
-      argv[1] = buffer_copy(env, ev->data, ev->len);
+      argv[1] = message_buffer(env, c, ev);
       argv[2] = boolean(env, ev->opcode == WSC_OP_BINARY);
       argv[3] = boolean(env, (ev->flags & WSC_FRAME_FIN) != 0);
       argc = 4;
@@ -457,13 +479,12 @@ static void on_conn(wsc_conn_t *c, const wsc_conn_event_t *ev, void *ud) {
   if (ev->type == WSC_EV_CLOSE) conn_release(w);
 }
 
-static void on_sent(wsc_conn_t *c, int status, void *ud) {
-  conn_w *w = ud;
+/* A send's completion; JS hears of it when it asked to. */
+static void sent(conn_w *w, int status, int tell_js) {
   addon *a = w->a;
   napi_env env = a->env;
-  (void)c;
   if (w->pending > 0) --w->pending;
-  if (!a->tearing_down && w->obj != NULL) {
+  if (tell_js && !a->tearing_down && w->obj != NULL) {
     napi_handle_scope scope;
     napi_value argv[2], recv;
     napi_open_handle_scope(env, &scope);
@@ -474,6 +495,28 @@ static void on_sent(wsc_conn_t *c, int status, void *ud) {
     napi_close_handle_scope(env, scope);
   }
   conn_release(w);
+}
+
+static void on_sent(wsc_conn_t *c, int status, void *ud) {
+  (void)c;
+  sent(ud, status, 1);
+}
+
+/* A send written from the caller's Buffer, held until wsc is done with it. */
+typedef struct lent_send {
+  conn_w *w;
+  napi_ref data;
+  int tell_js;
+} lent_send;
+
+static void on_lent_sent(wsc_conn_t *c, int status, void *ud) {
+  lent_send *l = ud;
+  conn_w *w = l->w;
+  int tell_js = l->tell_js;
+  (void)c;
+  if (!w->a->tearing_down) napi_delete_reference(w->a->env, l->data); /* else freed with the environment */
+  free(l);
+  sent(w, status, tell_js);
 }
 
 static conn_w *conn_new(addon *a) {
@@ -559,6 +602,25 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   if (!bytes_of(env, argv[1], stack, sizeof stack, &data, &len, &heap))
     return throw_code(env, "ERR_INVALID_ARG_TYPE", "data must be a string or a Uint8Array");
   with_cb = arg_bool(env, argv[4]);
+  if (len >= ZERO_COPY_BYTES && data != stack && heap == NULL) { /* the caller's Uint8Array: lent */
+    lent_send *l = malloc(sizeof *l);
+    if (l == NULL) return throw_code(env, "ERR_WSC_ENOMEM", "out of memory");
+    l->w = w;
+    l->tell_js = with_cb;
+    if (napi_create_reference(env, argv[1], 1, &l->data) != napi_ok) {
+      free(l);
+      return NULL;
+    }
+    rc = wsc_conn_send(w->conn, arg_u32(env, argv[2]), data, len, arg_u32(env, argv[3]) | WSC_SEND_BORROW,
+                       on_lent_sent, l);
+    if (rc < 0) {
+      napi_delete_reference(env, l->data);
+      free(l);
+    } else {
+      ++w->pending;
+    }
+    return num_i32(env, rc);
+  }
   rc = wsc_conn_send(w->conn, arg_u32(env, argv[2]), data, len, arg_u32(env, argv[3]), with_cb ? on_sent : NULL, w);
   free(heap);
   if (with_cb && rc >= 0) ++w->pending;

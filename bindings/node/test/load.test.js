@@ -135,6 +135,59 @@ test('16 MiB messages in both directions at once', LOAD, async (t) => {
   await h.closeClient(p.client);
 });
 
+// As with ws, a Buffer is sent without a copy: a server's 16 MiB message is still being
+// written from the caller's memory after send() returns (more than the kernel takes at once), so
+// a change made then reaches the peer; and the Buffer stays alive until written even when the
+// caller dropped it and the GC runs.
+test('large sends are written from the caller\'s Buffer, kept alive until written', LOAD, async (t) => {
+  require('node:v8').setFlagsFromString('--expose-gc');
+  const gc = require('node:vm').runInNewContext('gc');
+  const { wss, url } = await h.startServer(WebSocketServer);
+  t.after(() => h.stopServer(wss));
+  const p = await h.pair(WebSocket, wss, url);
+  const pattern = (n, k) => {
+    const b = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) b[i] = (i * k + 1) & 0xff;
+    return b;
+  };
+  const got = h.messages(p.client, 3);
+  const lent = pattern(16 * MiB, 3);
+  const wrote = new Promise((resolve, reject) => p.server.send(lent, (err) => (err ? reject(err) : resolve())));
+  lent[lent.length - 1] ^= 0xff;
+  // Two more, not kept by the test: only wsc's hold keeps their memory.
+  p.server.send(pattern(4 * MiB, 5));
+  p.server.send(pattern(1 * MiB, 11));
+  for (let i = 0; i < 5; i++) {
+    gc();
+    Buffer.alloc(4 * MiB, 0xee); // reuse what a freed Buffer would have left
+    await h.delay(1);
+  }
+  await wrote;
+  const m = await got;
+  assert.ok(m[0][0].equals(lent), 'the change made after send() was written');
+  assert.ok(m[1][0].equals(pattern(4 * MiB, 5)));
+  assert.ok(m[2][0].equals(pattern(1 * MiB, 11)));
+  await h.closeClient(p.client);
+});
+
+test('large received messages are independent Buffers', LOAD, async (t) => {
+  const { wss, url } = await h.startServer(WebSocketServer);
+  t.after(() => h.stopServer(wss));
+  const p = await h.pair(WebSocket, wss, url);
+  const N = 8;
+  const got = h.messages(p.client, N);
+  for (let i = 0; i < N; i++) p.server.send(Buffer.alloc(MiB + i * 4099, i + 1));
+  const m = await got;
+  for (let i = 0; i < N; i++) m[i][0].fill(0xff, 0, 1000); // writing one must not touch another
+  for (let i = 0; i < N; i++) {
+    const b = m[i][0];
+    assert.equal(b.length, MiB + i * 4099);
+    assert.equal(b[1000], i + 1);
+    assert.equal(b[b.length - 1], i + 1, `message ${i} kept its bytes`);
+  }
+  await h.closeClient(p.client);
+});
+
 test('10000 messages keep their order', LOAD, async (t) => {
   const N = 10000;
   const { url } = await echoServer(t);
