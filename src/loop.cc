@@ -152,6 +152,7 @@ bool wsc_loop_s::dispatch(const epoll_event *evs, int n) {
   // servers are freed from a later callback (release_later, a timer's close). A socket closed
   // by an earlier handler of the batch has fd -1 and is skipped.
   bool libuv_ready = false;
+  ready = n;
   for (int i = 0; i < n; ++i) {
     auto *w = static_cast<wsc::Watched *>(evs[i].data.ptr);
     if (w->fd < 0) continue;

@@ -87,6 +87,7 @@ struct wsc_loop_s {
   std::vector<std::pair<std::string, std::shared_ptr<wsc::TlsContext>>> tls_contexts;
   std::shared_ptr<wsc::TlsContext> client_tls_context(const wsc_tls_options_t &o, int *err, std::string *why);
   bool read_busy = false;
+  int ready = 0;  // sockets the current epoll batch reported ready
   // The message event being delivered, for wsc_conn_take_message.
   struct Delivering {
     wsc_conn_s *conn;

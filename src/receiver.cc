@@ -21,7 +21,7 @@ size_t Receiver::buffered() const {
 }
 
 // The header and payload steps are inlined into the loop (flatten): this is the per-message path.
-__attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consumed) {
+__attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consumed, size_t stop) {
   if (consumed) *consumed = 0;
   if (in_feed_) return WSC_EBUSY;
   if (state_ == kFailed) return error_;
@@ -47,6 +47,7 @@ __attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consum
       break;
     }
     if (off == n) break;
+    if (off >= stop && state_ == kHeader && hdr_len_ == 0) break;
     if (state_ == kHeader && hdr_len_ == 0 && n - off >= 2) {
       // The usual header: FIN, RSV clear, text or binary outside a fragmented message, a 7-bit
       // length, masked as RFC 6455 §5.1 asks of the peer. It passes every check of begin_frame,

@@ -58,7 +58,10 @@ class Receiver {
 
   // Parses n bytes; a payload delivered from p is unmasked in place, one that is buffered is
   // unmasked as it is copied. See wsc_parser_feed.
-  int feed(uint8_t *data, size_t n, size_t *consumed);
+  int feed(uint8_t *data, size_t n, size_t *consumed) { return feed(data, n, consumed, n); }
+  // The same, but returns at the first frame boundary at or after byte `stop` (the caller
+  // feeds the rest next).
+  int feed(uint8_t *data, size_t n, size_t *consumed, size_t stop);
 
   void pause() { paused_ = true; }
   void resume() { paused_ = false; }

@@ -465,6 +465,46 @@ TEST(Conn, LargeFramesInPiecesAreUnmaskedAndChecked) {
   t.close_clean();
 }
 
+TEST(Conn, AConnectionAloneAnswersTheFirstHalfOfAReadBeforeParsingTheRest) {
+  // 16 messages in one write reach the server in one read. The replies to the first half are
+  // handed to the kernel before the second half is parsed (so the peer can work on them
+  // meanwhile); every message is still answered, in order.
+  TestLoop t;
+  SoloServer s(t);
+  std::vector<uint64_t> written_before;  // bytes the server had written when each message came
+  s.side.hook = [&](wsc_conn_t *c, const wsc_conn_event_t *ev) {
+    if (ev->type != WSC_EV_MESSAGE) return;
+    wsc_conn_stats_t st{};
+    st.size = sizeof st;
+    wsc_conn_stats(c, &st);
+    written_before.push_back(st.bytes_out);
+    wsc_conn_send(c, WSC_OP_BINARY, ev->data, ev->len, 0, nullptr, nullptr);
+  };
+  std::string echoed;
+  std::string burst;
+  for (int i = 0; i < 16; ++i) burst += masked_frame(0x82, payload(32, false).replace(0, 1, 1, static_cast<char>(i)));
+  RawPeer peer(s.port, [&](int fd) {
+    raw_handshake(fd);
+    send_all(fd, burst);
+    while (echoed.size() < 16 * 34) {
+      char buf[4096];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      echoed.append(buf, static_cast<size_t>(n));
+    }
+  });
+  t.run_until([&] { return peer.done.load(); });
+  ASSERT_EQ(written_before.size(), 16u);
+  const uint64_t upgrade = written_before[0];  // the 101 response
+  EXPECT_EQ(written_before[7], upgrade) << "the first half is answered together";
+  EXPECT_EQ(written_before[8], upgrade + 8 * 34) << "its replies went out before the second half was parsed";
+  EXPECT_EQ(written_before[15], upgrade + 8 * 34);
+  ASSERT_EQ(echoed.size(), 16u * 34);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(static_cast<int>(echoed[i * 34 + 2]), i) << "in order";
+  s.close();
+  t.close_clean();
+}
+
 TEST(Conn, CallsFromInsideCallbacks) {
   TestLoop t;
   Pair p(t);

@@ -344,6 +344,30 @@ TEST(Receiver, PauseStopsAfterTheCurrentEvent) {
   EXPECT_EQ(ctx.events, (std::vector<std::string>{"message text 61", "message text 62"}));
 }
 
+TEST(Receiver, FeedCanStopAtTheFirstFrameBoundaryFromAnOffset) {
+  Bytes data;
+  for (const char *spec : {"81 mask \"aa\"", "89 mask \"p\"", "82 mask \"bbb\"", "81 mask \"c\""})
+    for (uint8_t b : build_frame(spec)) data.push_back(b);
+  // Frame ends: 8, 15, 24, 31.
+  for (size_t stop : {size_t{1}, size_t{8}, size_t{9}, size_t{24}, size_t{30}, data.size()}) {
+    Recorder rec;
+    wsc::ReceiverConfig cfg;
+    cfg.sink = &Recorder::sink;
+    wsc::Receiver rx(cfg, &rec);
+    Bytes copy = data;
+    size_t used = 0;
+    ASSERT_EQ(rx.feed(copy.data(), copy.size(), &used, stop), 0);
+    size_t expect = stop <= 8 ? 8 : stop <= 15 ? 15 : stop <= 24 ? 24 : 31;
+    EXPECT_EQ(used, expect) << stop;
+    size_t rest = 0;
+    ASSERT_EQ(rx.feed(copy.data() + used, copy.size() - used, &rest), 0);
+    EXPECT_EQ(used + rest, data.size());
+    EXPECT_EQ(rec.events, (std::vector<std::string>{"message text 6161", "ping 70", "message binary 626262",
+                                                    "message text 63"}))
+        << stop;
+  }
+}
+
 // ---- the extension hook ------------------------------------------------------------------------
 
 // A stand-in extension: each payload byte b stands for b copies of 'x' (a toy "decompressor"
