@@ -427,4 +427,6 @@ void wsc_loop_keep_alive(wsc_loop_t *loop, int on) {
     uv_unref(reinterpret_cast<uv_handle_t *>(&loop->async));
 }
 
-size_t wsc_loop_handle_count(const wsc_loop_t *loop) { return loop ? loop->conns.size() + loop->servers : 0; }
+size_t wsc_loop_handle_count(const wsc_loop_t *loop) {
+  return loop ? loop->conns.size() + loop->servers + loop->jobs : 0;
+}

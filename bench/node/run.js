@@ -52,8 +52,11 @@ for (const n of notes) log(`note: ${n}`);
 const workloads = [
   { name: '1 conn x 1 in flight, 32 B', conns: 1, depth: 1, size: 32 },
   { name: '1 conn x 1 in flight, 1 KiB', conns: 1, depth: 1, size: 1024 },
+  { name: '1 conn x 16 in flight, 32 B', conns: 1, depth: 16, size: 32 },
+  { name: '1 conn x 16 in flight, 1 KiB', conns: 1, depth: 16, size: 1024 },
   { name: '100 conns x 16 in flight, 32 B', conns: 100, depth: 16, size: 32 },
   { name: '100 conns x 16 in flight, 1 KiB', conns: 100, depth: 16, size: 1024 },
+  { name: '1 conn x 2 in flight, 1 MiB', conns: 1, depth: 2, size: 1024 * 1024 },
 ];
 
 async function echoRun(impl, w) {

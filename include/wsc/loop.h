@@ -60,7 +60,8 @@ WSC_EXTERN int wsc_loop_post(wsc_loop_t *loop, wsc_loop_post_cb cb, void *user_d
  * (the default) it runs while servers, connections or the caller's own handles are active. */
 WSC_EXTERN void wsc_loop_keep_alive(wsc_loop_t *loop, int on);
 
-/* The number of open servers and connections on the loop. */
+/* The number of open servers and connections on the loop, plus the compressions running on the
+ * thread pool for it: wsc_loop_free succeeds once this is 0. */
 WSC_EXTERN size_t wsc_loop_handle_count(const wsc_loop_t *loop);
 
 WSC_END_DECLS

@@ -495,11 +495,17 @@ static void sent(conn_w *w, int status, int tell_js) {
     napi_close_handle_scope(env, scope);
   }
   conn_release(w);
+  maybe_finish_teardown(a); /* a teardown may wait for this (a compression on the thread pool) */
 }
 
 static void on_sent(wsc_conn_t *c, int status, void *ud) {
   (void)c;
   sent(ud, status, 1);
+}
+
+static void on_sent_quiet(wsc_conn_t *c, int status, void *ud) {
+  (void)c;
+  sent(ud, status, 0);
 }
 
 /* A send written from the caller's Buffer, held until wsc is done with it. */
@@ -621,9 +627,12 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     }
     return num_i32(env, rc);
   }
-  rc = wsc_conn_send(w->conn, arg_u32(env, argv[2]), data, len, arg_u32(env, argv[3]), with_cb ? on_sent : NULL, w);
+  /* A message from 1 MiB on may be compressed on the thread pool: its completion, even one JS
+   * does not hear of, lets a teardown that waits for the compression go on. */
+  rc = wsc_conn_send(w->conn, arg_u32(env, argv[2]), data, len, arg_u32(env, argv[3]),
+                     with_cb ? on_sent : len >= ZERO_COPY_BYTES ? on_sent_quiet : NULL, w);
   free(heap);
-  if (with_cb && rc >= 0) ++w->pending;
+  if ((with_cb || len >= ZERO_COPY_BYTES) && rc >= 0) ++w->pending;
   return num_i32(env, rc);
 }
 

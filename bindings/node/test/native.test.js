@@ -6,6 +6,7 @@
 
 const path = require('node:path');
 const { describe, test } = require('node:test');
+const fs = require('node:fs');
 const { Worker } = require('node:worker_threads');
 
 const h = require('./helpers');
@@ -111,6 +112,33 @@ describe('native layer (wsc)', () => {
     assert.equal(code, 0);
     for (let i = 0; i < 100 && closed.length === 0; ++i) await h.delay(10);
     assert.deepEqual(closed, [1006]);  // the worker's connection was terminated at its exit
+  });
+
+  test("a worker that exits while a large message is being compressed frees its loop", N, async (t) => {
+    // The compression runs on the thread pool, and the worker's loop (with its descriptors) can
+    // only be freed once it has finished.
+    const { wss, url } = await h.startServer(WebSocketServer, { perMessageDeflate: true });
+    t.after(() => h.stopServer(wss));
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const run = async () => {
+      const worker = new Worker(`
+        const { parentPort, workerData } = require('worker_threads');
+        const WebSocket = require(workerData.pkg);
+        const ws = new WebSocket(workerData.url, { perMessageDeflate: true });
+        ws.on('open', () => {
+          ws.send('compress me '.repeat(400000)); // 4.8 MB: compressed on the thread pool
+          process.exit(0);
+        });
+      `, { eval: true, workerData: { pkg: path.join(__dirname, '..'), url } });
+      const [code] = await h.once(worker, 'exit');
+      assert.equal(code, 0);
+    };
+    await run(); // the first worker loads what stays loaded
+    await h.delay(50);
+    const before = fds();
+    for (let i = 0; i < 3; i++) await run();
+    await h.delay(50);
+    assert.equal(fds(), before, 'no descriptor left behind by the workers');
   });
 
   test('nothing is left open once everything closed', N, async (t) => {
