@@ -37,7 +37,7 @@ class Server:
         self._cb = _ffi.SERVER_CB(self._on_event)
         self._closed = self._drv.aloop.create_future()
         self._tasks: set[asyncio.Task] = set()
-        self._pending: dict[int, tuple[str, list]] = {}
+        self._accepting: tuple[str, list] = ("/", [])  # the request being accepted: its CONNECTION follows
         self.connections: set[ServerConnection] = set()
         conn_opts, deflate = _conn_options(max_size, compression)
         if compression is None:
@@ -66,7 +66,7 @@ class Server:
             self._on_request(ev.request)
         elif ev.type == _ffi.SERVER_CONNECTION:
             ws = ServerConnection(self._drv)
-            ws.request_path, ws.request_headers = self._pending.pop(1, ("/", []))
+            ws.request_path, ws.request_headers = self._accepting
             _ffi.lib.wsc_conn_set_callback(ev.conn, ws._cb, None)
             ws._attach(ev.conn)
             p = _ffi.lib.wsc_conn_protocol(ev.conn)
@@ -102,7 +102,7 @@ class Server:
         offered = [_ffi.lib.wsc_request_protocol(req, i).decode()
                    for i in range(_ffi.lib.wsc_request_protocol_count(req))]
         chosen = next((p for p in self._subprotocols if p in offered), None)
-        self._pending[1] = (path, headers)  # the CONNECTION event follows within this call
+        self._accepting = (path, headers)  # the CONNECTION event follows within this call
         _ffi.lib.wsc_request_accept(req, chosen.encode() if chosen else None)
 
     async def _run_handler(self, ws: ServerConnection) -> None:
