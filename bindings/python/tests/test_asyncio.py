@@ -34,7 +34,7 @@ def test_messages_both_types_and_sizes_with_our_client_and_server():
 
 def test_our_server_with_python_websockets_client():
     async def main():
-        async with wsc.serve(echo, "127.0.0.1", 0) as server:
+        async with wsc.serve(echo, "127.0.0.1", 0, compression="deflate") as server:
             async with websockets.connect(f"ws://127.0.0.1:{server.port}") as ws:
                 assert ws.response_headers.get("Sec-WebSocket-Extensions", "").startswith("permessage-deflate")
                 for m in ["text", b"bin", "z" * 100000]:
@@ -108,7 +108,7 @@ def test_subprotocols_and_process_request():
             with pytest.raises(wsc.InvalidStatus) as e:
                 await wsc.connect(f"ws://127.0.0.1:{server.port}/forbidden")
             assert e.value.status == 403
-            assert ("X-Why", "no") in [(k, v) for k, v in e.value.headers]
+            assert e.value.headers["x-why"] == "no"
             assert e.value.body == b"go away"
     run(main())
 
@@ -117,7 +117,7 @@ def test_bad_uri_and_refused_connection():
     async def main():
         with pytest.raises(wsc.InvalidURI):
             await wsc.connect("http://example.com/")
-        with pytest.raises(wsc.InvalidHandshake):
+        with pytest.raises(ConnectionRefusedError):  # an OSError, as python-websockets
             await wsc.connect("ws://127.0.0.1:1/")
     run(main())
 

@@ -14,15 +14,9 @@ import ctypes
 import weakref
 
 from . import _ffi
-from .exceptions import WscError
+from ._conn import check
 
 _drivers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Driver]" = weakref.WeakKeyDictionary()
-
-
-def check(rc: int, what: str) -> int:
-    if rc < 0:
-        raise WscError(f"{what}: {_ffi.strerror(rc)}", rc, _ffi.err_name(rc))
-    return rc
 
 
 class Driver:

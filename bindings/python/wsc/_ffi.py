@@ -3,6 +3,12 @@
 The library is looked up, in order: the ``WSC_LIBRARY`` environment variable (a path), beside
 this package, in the source tree's ``build/`` folder, then on the system's library path. One
 with another major version (or, before 1.0, another minor version) is refused.
+
+Every libwsc call returns at once (the loop runs in non-blocking passes), so the functions are
+called through ``ctypes.PyDLL``, which keeps the GIL: a call that released it would have to win
+it back afterwards, and behind a CPU-bound thread that waits up to the switch interval (5 ms),
+once per call and once per callback. Only the blocking API's loop thread, which sleeps in
+``wsc_loop_run``, calls it through ``blocking`` (``ctypes.CDLL``), which lets the GIL go.
 """
 
 from __future__ import annotations
@@ -33,11 +39,14 @@ SERVER_ERROR, SERVER_CLOSE, SERVER_HTTP_REQUEST, SERVER_REQUEST_CANCELLED = 5, 6
 
 SERVER_HANDLE_REQUESTS = 0x4
 CLIENT_FOLLOW_REDIRECTS = 0x1
-DEFLATE_DISABLE = 0x4
+DEFLATE_SERVER_NO_CONTEXT_TAKEOVER, DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER, DEFLATE_DISABLE = 0x1, 0x2, 0x4
 SEND_BACKPRESSURE = 1
+TLS_INSECURE_SKIP_VERIFY, TLS_REQUEST_CLIENT_CERT, TLS_REQUIRE_CLIENT_CERT, TLS_NO_SNI = 0x1, 0x2, 0x4, 0x8
+TLS_1_2, TLS_1_3 = 0x0303, 0x0304
 
 # Error codes used by the binding (include/wsc/error.h; never renumbered).
-ESTATE, EURL, EUNEXPECTED_RESPONSE = -7, -200, -201
+ESTATE, ECLOSED, EURL, EUNEXPECTED_RESPONSE, EHANDSHAKE_TIMEOUT = -7, -10, -200, -201, -206
+ECONNREFUSED, ETIMEDOUT, ENOTFOUND = -300, -302, -306
 ERR_UNSUPPORTED_MESSAGE_LENGTH = -108
 SEND_MORE = 0x1
 
@@ -68,20 +77,40 @@ class ConnOptions(Structure):
                 ("deflate", POINTER(DeflateOptions))]
 
 
+class TlsSniCert(Structure):
+    _fields_ = [("servername", c_char_p), ("cert_file", c_char_p), ("key_file", c_char_p),
+                ("cert_pem", c_char_p), ("key_pem", c_char_p), ("passphrase", c_char_p)]
+
+
+class TlsOptions(Structure):
+    _fields_ = [("size", c_uint32), ("flags", c_uint32), ("ca_file", c_char_p), ("ca_path", c_char_p),
+                ("ca_pem", c_char_p), ("cert_file", c_char_p), ("key_file", c_char_p), ("cert_pem", c_char_p),
+                ("key_pem", c_char_p), ("passphrase", c_char_p), ("ciphers", c_char_p), ("ciphersuites", c_char_p),
+                ("servername", c_char_p), ("min_version", c_uint32), ("max_version", c_uint32),
+                ("sni_certs", POINTER(TlsSniCert)), ("nsni_certs", c_size_t)]
+
+
+class TlsInfo(Structure):
+    _fields_ = [("size", c_uint32), ("verify_result", c_int32), ("handshake_done", c_uint32),
+                ("reserved_", c_uint32), ("version", c_char_p), ("cipher", c_char_p), ("alpn", c_char_p),
+                ("servername", c_char_p), ("peer_subject", c_char_p), ("peer_issuer", c_char_p),
+                ("verify_message", c_char_p)]
+
+
 class ClientOptions(Structure):
     _fields_ = [("size", c_uint32), ("flags", c_uint32), ("origin", c_char_p), ("protocols", POINTER(c_char_p)),
                 ("nprotocols", c_size_t), ("headers", POINTER(Header)), ("nheaders", c_size_t),
                 ("connect_timeout_ms", c_uint32), ("handshake_timeout_ms", c_uint32),
                 ("conn", POINTER(ConnOptions)), ("max_redirects", c_uint32), ("reconnect_min_ms", c_uint32),
                 ("reconnect_max_ms", c_uint32), ("reconnect_max_attempts", c_uint32),
-                ("offline_queue_bytes", c_uint64), ("tls", c_void_p)]
+                ("offline_queue_bytes", c_uint64), ("tls", POINTER(TlsOptions))]
 
 
 class ServerOptions(Structure):
     _fields_ = [("size", c_uint32), ("flags", c_uint32), ("host", c_char_p), ("unix_path", c_char_p),
                 ("path", c_char_p), ("port", c_uint32), ("backlog", c_int32), ("max_headers", c_uint32),
                 ("max_header_bytes", c_uint32), ("handshake_timeout_ms", c_uint32), ("reserved_", c_uint32),
-                ("conn", POINTER(ConnOptions)), ("tls", c_void_p)]
+                ("conn", POINTER(ConnOptions)), ("tls", POINTER(TlsOptions))]
 
 
 class ConnEvent(Structure):
@@ -100,6 +129,9 @@ CONN_CB = CFUNCTYPE(None, c_void_p, POINTER(ConnEvent), c_void_p)
 SERVER_CB = CFUNCTYPE(None, c_void_p, POINTER(ServerEvent), c_void_p)
 SEND_CB = CFUNCTYPE(None, c_void_p, c_int, c_void_p)
 NO_SEND_CB = SEND_CB()  # NULL: no completion wanted
+POST_CB = CFUNCTYPE(None, c_void_p, c_void_p)
+WALK_CB = CFUNCTYPE(c_int, c_void_p, c_void_p)
+NO_WALK_CB = WALK_CB()
 
 
 # ---- loading --------------------------------------------------------------------------------
@@ -129,13 +161,16 @@ def _load():
             errors.append(f"{path}: no such file")
             continue
         try:
-            return ctypes.CDLL(path), path
+            return ctypes.PyDLL(path), path
         except OSError as e:
             errors.append(f"{path}: {e}")
     raise LibraryError("libwsc not found (set WSC_LIBRARY to its path); tried: " + "; ".join(errors))
 
 
 lib, path = _load()
+blocking = ctypes.CDLL(path)
+blocking.wsc_loop_run.restype = c_int
+blocking.wsc_loop_run.argtypes = [c_void_p, c_uint32]
 
 
 def _declare(name, restype, *argtypes):
@@ -159,11 +194,15 @@ _declare("wsc_loop_free", c_int, _P)
 _declare("wsc_loop_backend_fd", c_int, _P)
 _declare("wsc_loop_backend_timeout", c_int, _P)
 _declare("wsc_loop_handle_count", c_size_t, _P)
+_declare("wsc_loop_post", c_int, _P, POST_CB, _P)
+_declare("wsc_loop_keep_alive", None, _P, c_int)
+_declare("wsc_loop_stop", None, _P)
 # options
 _declare("wsc_conn_options_init", c_int, POINTER(ConnOptions), c_size_t)
 _declare("wsc_client_options_init", c_int, POINTER(ClientOptions), c_size_t)
 _declare("wsc_server_options_init", c_int, POINTER(ServerOptions), c_size_t)
 _declare("wsc_deflate_options_init", c_int, POINTER(DeflateOptions), c_size_t)
+_declare("wsc_tls_options_init", c_int, POINTER(TlsOptions), c_size_t)
 # connections
 _declare("wsc_connect", c_int, POINTER(_P), _P, c_char_p, POINTER(ClientOptions), CONN_CB, _P)
 _declare("wsc_conn_set_callback", None, _P, CONN_CB, _P)
@@ -182,10 +221,14 @@ _declare("wsc_conn_url", c_char_p, _P)
 _declare("wsc_conn_remote_address", c_int, _P, POINTER(Addr))
 _declare("wsc_conn_local_address", c_int, _P, POINTER(Addr))
 _declare("wsc_conn_rtt_us", c_int64, _P)
+_declare("wsc_conn_id", c_uint64, _P)
+_declare("wsc_conn_tls_info", c_int, _P, POINTER(TlsInfo))
 # servers and requests
 _declare("wsc_server_new", c_int, POINTER(_P), _P, POINTER(ServerOptions), SERVER_CB, _P)
 _declare("wsc_server_address", c_int, _P, POINTER(Addr))
 _declare("wsc_server_close", None, _P, c_uint32)
+_declare("wsc_server_shutdown", None, _P, c_uint32, c_uint32, c_uint32)
+_declare("wsc_server_broadcast", c_int, _P, c_uint32, c_char_p, c_size_t, WALK_CB, _P, POINTER(c_size_t))
 _declare("wsc_server_connection_count", c_size_t, _P)
 _declare("wsc_request_path", c_char_p, _P)
 _declare("wsc_request_target", c_char_p, _P)
@@ -196,6 +239,7 @@ _declare("wsc_request_protocol", c_char_p, _P, c_size_t)
 _declare("wsc_request_add_header", c_int, _P, c_char_p, c_char_p)
 _declare("wsc_request_accept", c_int, _P, c_char_p)
 _declare("wsc_request_reject", c_int, _P, c_uint32, c_char_p, c_char_p, c_size_t)
+_declare("wsc_request_defer", c_int, _P)
 
 version = lib.wsc_version()
 version_string = lib.wsc_version_string().decode()

@@ -4,100 +4,101 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-from typing import Iterable, Mapping
+import random
+from typing import Any, AsyncIterator, Iterable
 
 from . import _ffi
 from ._driver import Opener, driver
+from ._options import DEFAULTS, client_options
 from .connection import Connection
-from .exceptions import InvalidHandshake, InvalidStatus, InvalidURI, PayloadTooBig, WscError
+from .exceptions import InvalidHandshake, InvalidStatus, InvalidURI, WscError
 
 
 class ClientConnection(Connection):
-    """A client's connection."""
+    """A client's connection; ``response_headers`` are the server's 101 answer's."""
 
 
-def _header_array(headers):
-    items = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
-    arr = (_ffi.Header * max(1, len(items)))()
-    keep = []
-    for i, (k, v) in enumerate(items):
-        kb, vb = str(k).encode("latin-1"), str(v).encode("latin-1")
-        keep += [kb, vb]
-        arr[i].name = ctypes.cast(ctypes.c_char_p(kb), ctypes.c_void_p)
-        arr[i].name_len = len(kb)
-        arr[i].value = ctypes.cast(ctypes.c_char_p(vb), ctypes.c_void_p)
-        arr[i].value_len = len(vb)
-    return arr, len(items), keep
+def check_uri(uri: str) -> None:
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
+    if scheme not in ("ws", "wss", "ws+unix"):
+        raise InvalidURI(uri, "scheme isn't ws, wss or ws+unix")
 
 
-def _conn_options(max_size: int | None, compression: str | None):
-    o = _ffi.ConnOptions()
-    _ffi.lib.wsc_conn_options_init(ctypes.byref(o), ctypes.sizeof(o))
-    o.max_message_size = 0 if max_size is None else max_size
-    d = _ffi.DeflateOptions()
-    _ffi.lib.wsc_deflate_options_init(ctypes.byref(d), ctypes.sizeof(d))
-    if compression is None:
-        d.flags |= _ffi.DEFLATE_DISABLE
-    elif compression != "deflate":
-        raise ValueError(f"unsupported compression: {compression}")
-    o.deflate = ctypes.pointer(d)
-    return o, d
+def start(core, loop: int, uri: str, kwargs: dict) -> None:
+    """wsc_connect with python-websockets-style options; core gets the handle (loop thread)."""
+    check_uri(uri)
+    opts = {**DEFAULTS, **kwargs}
+    opts.pop("max_queue", None)
+    if uri.lower().startswith("wss:") and opts.get("ssl") is None:
+        opts["ssl"] = True
+    co, keep = client_options(**opts)
+    handle = ctypes.c_void_p()
+    rc = _ffi.lib.wsc_connect(ctypes.byref(handle), loop, uri.encode(), ctypes.byref(co), core._cb, None)
+    del keep  # copied by wsc_connect
+    if rc == _ffi.EURL:
+        raise InvalidURI(uri, _ffi.strerror(rc))
+    if rc < 0:
+        raise WscError(f"connect: {_ffi.strerror(rc)}", rc, _ffi.err_name(rc))
+    core.uri = uri
+    core._attach(handle.value)
 
 
 class connect(Opener):
-    """``async with connect(uri) as ws`` or ``ws = await connect(uri)``.
+    """``async with connect(uri) as ws``, ``ws = await connect(uri)``, or, to reconnect with
+    exponential backoff whenever the connection fails, ``async for ws in connect(uri)``.
 
-    Options: ``subprotocols``, ``additional_headers``, ``origin``, ``compression`` ("deflate" or
-    None), ``max_size`` (bytes; None: no limit), ``open_timeout`` (seconds).
+    Options (python-websockets' names and defaults): ``subprotocols``, ``additional_headers``,
+    ``origin``, ``compression`` ("deflate", None, or a dict of permessage-deflate parameters),
+    ``open_timeout`` (10 s), ``ping_interval`` (20 s) and ``ping_timeout`` (20 s),
+    ``close_timeout`` (10 s), ``max_size`` (1 MiB; None: no limit), ``max_queue`` (16 messages
+    received but not read, after which reading pauses), ``write_limit`` (32 KiB: send() waits
+    above it), ``ssl`` (an ssl.SSLContext, wsc.TLSOptions or True), ``server_hostname``,
+    ``follow_redirects`` (True) and ``max_redirects`` (10).
     """
 
-    def __init__(self, uri: str, *, subprotocols: Iterable[str] | None = None,
-                 additional_headers=None, origin: str | None = None, compression: str | None = "deflate",
-                 max_size: int | None = 2**20, open_timeout: float | None = 10):
+    # Reconnection delays (s): the first is drawn up to twice backoff_min, then each grows by
+    # backoff_factor up to backoff_max.
+    backoff_min, backoff_factor, backoff_max = 1.0, 1.618, 90.0
+
+    def __init__(self, uri: str, **kwargs: Any):
+        check_uri(uri)
         self.uri = uri
-        self.subprotocols = list(subprotocols or [])
-        self.headers = additional_headers
-        self.origin = origin
-        self.compression = compression
-        self.max_size = max_size
-        self.open_timeout = open_timeout
+        self.kwargs = kwargs
 
     async def _open(self) -> ClientConnection:
-        scheme = self.uri.split(":", 1)[0].lower() if ":" in self.uri else ""
-        if scheme not in ("ws", "wss", "ws+unix"):
-            raise InvalidURI(self.uri, "scheme isn't ws, wss or ws+unix")
         drv = driver()
-        ws = ClientConnection(drv)
-        conn_opts, deflate = _conn_options(self.max_size, self.compression)
-        co = _ffi.ClientOptions()
-        _ffi.lib.wsc_client_options_init(ctypes.byref(co), ctypes.sizeof(co))
-        protos = [p.encode() for p in self.subprotocols]
-        parr = (ctypes.c_char_p * max(1, len(protos)))(*protos)
-        co.protocols, co.nprotocols = (parr, len(protos)) if protos else (None, 0)
-        harr, n, keep = _header_array(self.headers)
-        if n:
-            co.headers, co.nheaders = harr, n
-        origin = self.origin.encode() if self.origin else None
-        co.origin = origin
-        co.conn = ctypes.pointer(conn_opts)
-        if self.open_timeout:
-            co.handshake_timeout_ms = int(self.open_timeout * 1000)
-            co.connect_timeout_ms = int(self.open_timeout * 1000)
-        handle = ctypes.c_void_p()
-        rc = _ffi.lib.wsc_connect(ctypes.byref(handle), drv.loop, self.uri.encode(), ctypes.byref(co), ws._cb, None)
-        del keep, parr, deflate, conn_opts  # copied by wsc_connect
-        if rc == _ffi.EURL:
-            raise InvalidURI(self.uri, _ffi.strerror(rc))
-        if rc < 0:
-            raise WscError(f"connect: {_ffi.strerror(rc)}", rc, _ffi.err_name(rc))
-        ws._attach(handle.value)
+        ws = ClientConnection(drv, self.kwargs.get("max_queue", DEFAULTS["max_queue"]))
+        start(ws, drv.loop, self.uri, self.kwargs)
         drv.kick()
         try:
             await ws._opened
-        except WscError as e:
-            unexpected = getattr(ws, "_unexpected", None)
-            if unexpected is not None:
-                raise InvalidStatus(*unexpected) from None
-            err, msg = ws._error
-            raise InvalidHandshake(msg or str(e)) from None
+        except WscError:
+            raise ws._failed_open() from None
         return ws
+
+    async def __aiter__(self) -> AsyncIterator[ClientConnection]:
+        """Connects, yields the connection, and after it fails connects again (backoff from 1 s
+        up to 90 s with jitter, as python-websockets). Stop with ``break``."""
+        delay = 0.0
+        while True:
+            try:
+                ws = await self._open()
+            except (OSError, TimeoutError, InvalidHandshake) as e:
+                if isinstance(e, (InvalidURI,)) or (isinstance(e, InvalidStatus) and e.status < 500):
+                    raise  # not a transient failure
+                delay = min(self.backoff_max, delay * self.backoff_factor if delay
+                            else self.backoff_min * (1 + random.random()))
+                await asyncio.sleep(delay)
+                continue
+            delay = 0.0
+            try:
+                yield ws
+            finally:
+                if ws.state != 3:
+                    await ws.close()
+
+
+def unix_connect(path: str, uri: str = "ws://localhost/", **kwargs: Any) -> connect:
+    """connect() over the Unix socket at ``path``; ``uri`` gives the request's path."""
+    resource = "/" + uri.split("://", 1)[-1].split("/", 1)[1] if "/" in uri.split("://", 1)[-1] else "/"
+    return connect(f"ws+unix://{path}:{resource}", **kwargs)
