@@ -147,8 +147,7 @@ def _candidates():
         return
     here = Path(__file__).resolve().parent
     yield str(here / "libwsc.so")
-    for up in (here.parent.parent.parent / "build", here.parent.parent / "build"):
-        yield str(up / "libwsc.so")
+    yield str(here.parent.parent.parent / "build" / "libwsc.so")  # <source tree>/bindings/python/wsc
     found = ctypes.util.find_library("wsc")
     if found:
         yield found
@@ -168,16 +167,13 @@ def _load():
 
 
 lib, path = _load()
-blocking = ctypes.CDLL(path)
-blocking.wsc_loop_run.restype = c_int
-blocking.wsc_loop_run.argtypes = [c_void_p, c_uint32]
+
+
+_SIGNATURES: list[tuple] = []
 
 
 def _declare(name, restype, *argtypes):
-    fn = getattr(lib, name)
-    fn.restype = restype
-    fn.argtypes = list(argtypes)
-    return fn
+    _SIGNATURES.append((name, restype, list(argtypes)))
 
 
 _P = c_void_p
@@ -240,6 +236,19 @@ _declare("wsc_request_add_header", c_int, _P, c_char_p, c_char_p)
 _declare("wsc_request_accept", c_int, _P, c_char_p)
 _declare("wsc_request_reject", c_int, _P, c_uint32, c_char_p, c_char_p, c_size_t)
 _declare("wsc_request_defer", c_int, _P)
+
+
+
+def declared(dll):
+    """dll with every signature above applied (the same library through CDLL or PyDLL)."""
+    for name, restype, argtypes in _SIGNATURES:
+        fn = getattr(dll, name)
+        fn.restype, fn.argtypes = restype, argtypes
+    return dll
+
+
+declared(lib)
+blocking = declared(ctypes.CDLL(path))
 
 version = lib.wsc_version()
 version_string = lib.wsc_version_string().decode()

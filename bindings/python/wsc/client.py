@@ -68,8 +68,10 @@ class connect(Opener):
     async def _open(self) -> ClientConnection:
         drv = driver()
         ws = ClientConnection(drv, self.kwargs.get("max_queue", DEFAULTS["max_queue"]))
-        start(ws, drv.loop, self.uri, self.kwargs)
-        drv.kick()
+        try:
+            start(ws, drv.loop, self.uri, self.kwargs)
+        finally:
+            drv.kick()  # also when start() failed: the pass frees a wsc loop left with nothing open
         try:
             await ws._opened
         except WscError:

@@ -36,6 +36,9 @@ class Connection(ConnCore):
         w = self._waiter
         if w is not None and not w.done():
             w.set_result(None)
+            # A pass queued now runs right after the woken task, in the same asyncio iteration:
+            # what it sends goes out then, not one iteration (one GIL release) later.
+            self._drv.kick()
 
     def _on_open(self) -> None:
         if not self._opened.done():

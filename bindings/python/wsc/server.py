@@ -93,14 +93,17 @@ class RequestPolicy:
             status, headers, body = answer
             return ("reject", int(status), Headers(headers), body)
         if self.select_subprotocol is not None:
-            return ("accept", self.select_subprotocol(offered, self.subprotocols))
+            try:
+                return ("accept", self.select_subprotocol(offered, self.subprotocols))
+            except Exception:
+                return self.failed()
         return ("accept", next((p for p in self.subprotocols if p in offered), None))
 
     @staticmethod
     def apply(req, decision: tuple) -> int:
         if decision[0] == "accept":
             p = decision[1]
-            return _ffi.lib.wsc_request_accept(req, p.encode() if p else None)
+            return _ffi.lib.wsc_request_accept(req, p.encode() if p else b"")  # b"": none (NULL: the client's first)
         _, status, headers, body = decision
         for k, v in headers.items():
             _ffi.lib.wsc_request_add_header(req, k.encode("latin-1"), v.encode("latin-1"))
@@ -118,6 +121,7 @@ class ServerCore:
     def _start(self, loop: int, kwargs: dict) -> None:
         opts = {**DEFAULTS, **kwargs}
         self._max_queue = opts.pop("max_queue")
+        self._write_limit = opts["write_limit"]
         self._policy = RequestPolicy(opts.pop("subprotocols", None), opts.pop("process_request", None),
                                      opts.pop("origins", None), opts.pop("select_subprotocol", None))
         self._cb = _ffi.SERVER_CB(self._on_event)
@@ -166,7 +170,8 @@ class ServerCore:
 
     def _decide(self, req, request: Request, decision: tuple) -> None:
         self._accepting = request  # the CONNECTION event follows within the accept
-        RequestPolicy.apply(req, decision)
+        if RequestPolicy.apply(req, decision) < 0 and decision[0] == "accept":
+            RequestPolicy.apply(req, RequestPolicy.failed())  # a subprotocol the client did not offer
 
     def _new_connection(self): ...
     def _run_handler(self, ws) -> None: ...
@@ -195,8 +200,10 @@ class Server(ServerCore):
         self._handler = handler
         self._closed = self._drv.aloop.create_future()
         self._tasks: set[asyncio.Task] = set()
-        self._start(self._drv.loop, {"host": host, "port": port, **kwargs})
-        self._drv.kick()
+        try:
+            self._start(self._drv.loop, {"host": host, "port": port, **kwargs})
+        finally:
+            self._drv.kick()  # also when _start() failed: the pass frees a wsc loop left with nothing open
 
     def _new_connection(self) -> ServerConnection:
         return ServerConnection(self._drv, self._max_queue)

@@ -60,10 +60,9 @@ class _LoopThread:
         with self.lock:
             if self.dead:
                 return None
-            was_empty = not self.jobs
             self.jobs.append((fn, args, fut))
-            if was_empty:  # one post wakes the loop for every job queued before it runs
-                check(_ffi.lib.wsc_loop_post(self.loop, self._post_cb, None), "wsc_loop_post")
+            # One post per job keeps jobs in order with libwsc's own posts (wsc_conn_send_threadsafe).
+            check(_ffi.lib.wsc_loop_post(self.loop, self._post_cb, None), "wsc_loop_post")
         return fut
 
     def call(self, fn: Callable, *args: Any) -> Any:
@@ -75,20 +74,17 @@ class _LoopThread:
         return fut.result()
 
     def _run_jobs(self, loop, user_data) -> None:
-        while True:
-            with self.lock:
-                if not self.jobs:
-                    break
-                fn, args, fut = self.jobs.popleft()
-            try:
-                result = fn(*args)
-            except BaseException as e:
-                if fut is None:
-                    raise  # a bug: reported by ctypes as unraisable, the queue goes on next pass
-                fut.set_exception(e)
-            else:
-                if fut is not None:
-                    fut.set_result(result)
+        with self.lock:
+            fn, args, fut = self.jobs.popleft()
+        try:
+            result = fn(*args)
+        except BaseException as e:
+            if fut is None:
+                raise  # a bug: ctypes reports it as unraisable
+            fut.set_exception(e)
+        else:
+            if fut is not None:
+                fut.set_result(result)
         self._end_if_idle()
 
     def _end_if_idle(self) -> None:
@@ -128,7 +124,7 @@ def _on_loop(fn: Callable, *args: Any) -> tuple[_LoopThread, Any]:
 class Connection(ConnCore):
     """A blocking connection: ``send``, ``recv(timeout)``, ``ping``, ``close``, iteration."""
 
-    def __init__(self, lt: _LoopThread, max_queue: int | None = 16):
+    def __init__(self, lt: _LoopThread, max_queue: int | None = 16, write_limit: Any = 2**15):
         super().__init__(max_queue)
         self._lt = lt
         self._cond = threading.Condition()
@@ -136,6 +132,12 @@ class Connection(ConnCore):
         self._closed = threading.Event()
         self._drained = True
         self._send_lock = threading.Lock()
+        # Whole messages go through wsc_conn_send_threadsafe without waiting for the loop thread;
+        # their completions count the bytes still queued, which send() keeps under write_limit.
+        self._sent_cb = _ffi.SEND_CB(self._on_sent)
+        self._queued: collections.deque[int] = collections.deque()
+        self._queued_bytes = 0
+        self._write_limit = write_limit if isinstance(write_limit, int) else write_limit[0]
 
     # ---- hooks, on the loop thread ----
 
@@ -200,6 +202,29 @@ class Connection(ConnCore):
             self._drained = False
         return rc
 
+    def _on_sent(self, conn, status, user_data) -> None:
+        with self._cond:
+            self._queued_bytes -= self._queued.popleft()
+            if self._queued_bytes <= self._write_limit // 4:
+                self._cond.notify_all()
+
+    def _send_whole(self, op: int, data: bytes) -> None:
+        if self._exc is not None:
+            raise self._exc
+        with self._cond:
+            if self._queued_bytes > self._write_limit:  # wait until the loop wrote most of it
+                self._cond.wait_for(lambda: self._queued_bytes <= self._write_limit // 4 or self._exc is not None)
+                if self._exc is not None:
+                    raise self._exc
+            self._queued.append(len(data))
+            self._queued_bytes += len(data)
+        rc = _ffi.lib.wsc_conn_send_threadsafe(self._lt.loop, self.id, op, data, len(data), self._sent_cb, None)
+        if rc < 0:
+            with self._cond:
+                self._queued.pop()
+                self._queued_bytes -= len(data)
+            check(rc, "send")
+
     def _send_piece(self, op: int, data: bytes, flags: int) -> None:
         if self._call(self._send_job, op, data, flags) == _ffi.SEND_BACKPRESSURE:
             with self._cond:  # over write_limit: wait until the buffer drains
@@ -212,7 +237,7 @@ class Connection(ConnCore):
             raise TypeError("data is a dict-like object")
         with self._send_lock:  # a fragmented message is not interleaved with another thread's
             if isinstance(message, (str, bytes, bytearray, memoryview)):
-                self._send_piece(*encode(message), 0)
+                self._send_whole(*encode(message))
                 return
             if not isinstance(message, Iterable):
                 raise TypeError("data must be str, bytes-like, or an iterable of them")
@@ -270,9 +295,10 @@ def connect(uri: str, **kwargs: Any) -> ClientConnection:
     InvalidHandshake, TimeoutError, OSError or ssl.SSLError as python-websockets does.
     """
     max_queue = kwargs.get("max_queue", DEFAULTS["max_queue"])
+    write_limit = kwargs.get("write_limit", DEFAULTS["write_limit"])
 
     def begin(lt: _LoopThread) -> ClientConnection:
-        ws = ClientConnection(lt, max_queue)
+        ws = ClientConnection(lt, max_queue, write_limit)
         start(ws, lt.loop, uri, kwargs)
         return ws
 
@@ -319,7 +345,7 @@ class Server(ServerCore):
     # ---- on the loop thread ----
 
     def _new_connection(self) -> ServerConnection:
-        return ServerConnection(self._lt, self._max_queue)
+        return ServerConnection(self._lt, self._max_queue, self._write_limit)
 
     def _thread(self, target: Callable, *args: Any) -> None:
         t = threading.Thread(target=target, args=args, daemon=True, name="wsc-sync-handler")
