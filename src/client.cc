@@ -412,6 +412,7 @@ int wsc_client_options_init(wsc_client_options_t *opts, size_t size) {
 
 static int connect_common(wsc_conn_t **out, wsc_loop_t *loop, const char *url, const wsc_client_options_t *opts,
                           const wsc_transport_t *transport, wsc_conn_cb cb, void *user_data) {
+  wsc::set_last_error(0, "");  // what this call reports, not an earlier one's
   if (out == nullptr) return WSC_EINVAL;
   *out = nullptr;
   if (loop == nullptr || url == nullptr || loop->freeing) return WSC_EINVAL;
@@ -423,8 +424,11 @@ static int connect_common(wsc_conn_t **out, wsc_loop_t *loop, const char *url, c
   if (wsc::options_read(&tls, o.tls) != 0) return WSC_EINVAL;
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   if (wsc::options_read(&co, o.conn) != 0) return WSC_EINVAL;
+  wsc_deflate_options_t deflate = WSC_DEFLATE_OPTIONS_INIT;
+  int rc = co.deflate ? wsc::deflate_options_read(&deflate, co.deflate) : 0;
+  if (rc != 0) return rc;
   Url u;
-  int rc = parse_url(url, &u);
+  rc = parse_url(url, &u);
   if (rc != 0) return rc;
 
   // Everything the request carries is validated before anything starts.

@@ -5,6 +5,7 @@
 #include <limits>
 #include <new>
 
+#include "last_error.h"
 #include "options.h"
 #include "wsc/error.h"
 
@@ -362,6 +363,23 @@ int Inflater::process(const uint8_t *in, size_t n, bool last, ByteBuffer &out, u
   if (rc == WSC_EINVAL) rc = WSC_ERR_INVALID_COMPRESSED_DATA;
   if (rc != 0 || (last && no_context_takeover_)) reset();
   return rc;
+}
+
+int deflate_options_read(wsc_deflate_options_t *out, const wsc_deflate_options_t *in) {
+  if (options_read(out, in) != 0) return set_last_error(WSC_EINVAL, "deflate options: size is too small");
+  const wsc_deflate_options_t &d = *out;
+  auto bits_ok = [](uint32_t b) { return b == 0 || (b >= 8 && b <= 15); };
+  const char *why = nullptr;
+  if (!bits_ok(d.server_max_window_bits) || !bits_ok(d.client_max_window_bits))
+    why = "deflate options: window bits must be 8 to 15 (0: not asked for)";
+  else if (d.level < -1 || d.level > 9)
+    why = "deflate options: level must be -1 to 9";
+  else if (d.mem_level > 9)
+    why = "deflate options: mem_level must be 0 to 9";
+  else if (d.flags & ~(WSC_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER | WSC_DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER |
+                       WSC_DEFLATE_DISABLE))
+    why = "deflate options: unknown flag";
+  return why ? set_last_error(WSC_EINVAL, why) : 0;
 }
 
 }  // namespace wsc

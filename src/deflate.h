@@ -46,6 +46,11 @@ bool pmd_server_negotiate(const std::vector<std::string> &header_values, const w
                           PmdAgreement *agreed, std::string *response);
 // The client's offer.
 std::string pmd_client_offer(const wsc_deflate_options_t &cfg);
+
+// Reads a caller's deflate options (NULL: the defaults) and checks their ranges: window bits 0
+// or 8-15, level -1..9, mem_level 0..9, known flags. Returns 0, or WSC_EINVAL with the reason
+// for wsc_last_error_message.
+int deflate_options_read(wsc_deflate_options_t *out, const wsc_deflate_options_t *in);
 // The client checks the server's answer against its offer. Returns 0 or WSC_EBAD_EXTENSION
 // with *why set.
 int pmd_client_accept(const std::string &response, const wsc_deflate_options_t &cfg, PmdAgreement *agreed,

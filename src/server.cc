@@ -380,6 +380,7 @@ int wsc_server_options_init(wsc_server_options_t *opts, size_t size) {
 
 int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_options_t *opts, wsc_server_cb cb,
                    void *user_data) {
+  wsc::set_last_error(0, "");  // what this call reports, not an earlier one's
   if (out == nullptr) return WSC_EINVAL;
   *out = nullptr;
   if (loop == nullptr || loop->freeing) return WSC_EINVAL;
@@ -399,7 +400,10 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   if (wsc::options_read(&co, o.conn) != 0) return WSC_EINVAL;
   wsc_deflate_options_t deflate = WSC_DEFLATE_OPTIONS_INIT;
-  if (co.deflate && wsc::options_read(&deflate, co.deflate) != 0) return WSC_EINVAL;
+  if (co.deflate) {
+    int rc = wsc::deflate_options_read(&deflate, co.deflate);
+    if (rc != 0) return rc;
+  }
   auto *srv = new (std::nothrow) wsc_server_s();
   if (srv == nullptr) return WSC_ENOMEM;
   srv->loop = loop;

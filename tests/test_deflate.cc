@@ -393,3 +393,51 @@ TEST(Deflate, MessagesEndingWithAFinalBlockAreAccepted) {
   ASSERT_EQ(inf.process(world, sizeof world, true, out, 0), 0);
   EXPECT_EQ(std::string(reinterpret_cast<const char *>(out.data()), out.size()), "world");
 }
+
+TEST(Deflate, OutOfRangeOptionsAreRefusedWhenTheServerOrClientIsCreated) {
+  TestLoop t;
+  auto bad = [](auto change) {
+    wsc_deflate_options_t d = WSC_DEFLATE_OPTIONS_INIT;
+    change(d);
+    return d;
+  };
+  const wsc_deflate_options_t cases[] = {
+      bad([](wsc_deflate_options_t &d) { d.level = 10; }),
+      bad([](wsc_deflate_options_t &d) { d.level = -2; }),
+      bad([](wsc_deflate_options_t &d) { d.mem_level = 10; }),
+      bad([](wsc_deflate_options_t &d) { d.server_max_window_bits = 7; }),
+      bad([](wsc_deflate_options_t &d) { d.client_max_window_bits = 16; }),
+      bad([](wsc_deflate_options_t &d) { d.flags = 0x80; }),
+  };
+  for (const auto &d : cases) {
+    wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+    co.deflate = &d;
+    wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+    so.host = "127.0.0.1";
+    so.conn = &co;
+    wsc_server_t *srv = nullptr;
+    EXPECT_EQ(wsc_server_new(&srv, t.loop, &so, nullptr, nullptr), WSC_EINVAL);
+    EXPECT_EQ(srv, nullptr);
+    EXPECT_NE(std::string(wsc_last_error_message()).find("deflate options"), std::string::npos);
+    wsc_client_options_t cl = WSC_CLIENT_OPTIONS_INIT;
+    cl.conn = &co;
+    wsc_conn_t *conn = nullptr;
+    EXPECT_EQ(wsc_connect(&conn, t.loop, "ws://127.0.0.1:1/", &cl, nullptr, nullptr), WSC_EINVAL);
+    EXPECT_EQ(conn, nullptr);
+  }
+  // The edges are accepted.
+  wsc_deflate_options_t edge = WSC_DEFLATE_OPTIONS_INIT;
+  edge.level = 9;
+  edge.mem_level = 9;
+  edge.server_max_window_bits = 8;
+  edge.client_max_window_bits = 15;
+  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+  co.deflate = &edge;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.host = "127.0.0.1";
+  so.conn = &co;
+  wsc_server_t *srv = nullptr;
+  ASSERT_EQ(wsc_server_new(&srv, t.loop, &so, nullptr, nullptr), 0);
+  wsc_server_close(srv, 0);
+  t.run_until([&] { return wsc_loop_handle_count(t.loop) == 0; });
+}

@@ -88,7 +88,8 @@ WSC_EXTERN uint16_t wsc_err_close_code(int err);
 
 /* The detail behind the most recent error code on this thread that had more to say than
  * wsc_strerror (e.g. WSC_ETLS_CONFIG from wsc_connect or wsc_server_new: which file, and
- * OpenSSL's reason), or "" if none. Valid until the next failing wsc call on this thread.
+ * OpenSSL's reason), or "" if none. Valid until the next failing wsc call on this thread;
+ * wsc_connect and wsc_server_new clear it first, so after one of them it is that call's.
  * Thread-safe. */
 WSC_EXTERN const char *wsc_last_error_message(void);
 

@@ -24,9 +24,12 @@ Data = str | bytes
 live: set["ConnCore"] = set()
 
 
-def check(rc: int, what: str) -> int:
+def check(rc: int, what: str, detail: bool = False) -> int:
+    """rc, or WscError; detail: the call (wsc_connect, wsc_server_new) leaves its reason in
+    wsc_last_error_message, which then replaces strerror's words."""
     if rc < 0:
-        raise WscError(f"{what}: {_ffi.strerror(rc)}", rc, _ffi.err_name(rc))
+        text = _ffi.lib.wsc_last_error_message().decode(errors="replace") if detail else ""
+        raise WscError(f"{what}: {text or _ffi.strerror(rc)}", rc, _ffi.err_name(rc))
     return rc
 
 
@@ -143,14 +146,16 @@ class ConnCore:
 
     def _pong(self, payload: bytes) -> None:
         # A pong answers the ping with its payload and every ping sent before it (RFC 6455 §5.5.3).
+        # Any other pong (a heartbeat, or the answer to libwsc's empty keepalive ping) answers none.
+        if payload not in self._pings:
+            return
         now = time.monotonic()
-        found = payload in self._pings
         for key in list(self._pings):
             fut, sent_at = self._pings.pop(key)
             self.latency = now - sent_at
             if not fut.done():
                 fut.set_result(self.latency)
-            if not found or key == payload:
+            if key == payload:
                 break
 
     def _closed_now(self, code: int, reason: str, was_clean: bool) -> None:

@@ -183,6 +183,7 @@ _declare("wsc_version_string", c_char_p)
 _declare("wsc_strerror", c_char_p, c_int)
 _declare("wsc_err_name", c_char_p, c_int)
 _declare("wsc_err_close_code", c_uint16, c_int)
+_declare("wsc_last_error_message", c_char_p)
 # loop
 _declare("wsc_loop_new", c_int, POINTER(_P), _P)
 _declare("wsc_loop_run", c_int, _P, c_uint32)

@@ -125,9 +125,14 @@ def deflate_options(compression) -> _ffi.DeflateOptions:
         d.flags |= _ffi.DEFLATE_SERVER_NO_CONTEXT_TAKEOVER
     if params.pop("client_no_context_takeover", False):
         d.flags |= _ffi.DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER
-    for key in ("level", "mem_level", "threshold"):
+    # zlib's ranges (level -1: its default; mem_level 0: 8); libwsc does not check them, and
+    # out of range they would only fail at the first compressed send, as "out of memory".
+    for key, low, high in (("level", -1, 9), ("mem_level", 0, 9), ("threshold", 0, 2**64 - 1)):
         if key in params:
-            setattr(d, key, int(params.pop(key)))
+            value = int(params.pop(key))
+            if not low <= value <= high:
+                raise ValueError(f"{key} must be between {low} and {high}")
+            setattr(d, key, value)
     if params:
         raise ValueError(f"unknown compression parameters: {', '.join(params)}")
     return d

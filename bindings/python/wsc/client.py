@@ -8,6 +8,7 @@ import random
 from typing import Any, AsyncIterator, Iterable
 
 from . import _ffi
+from ._conn import check
 from ._driver import Opener, driver
 from ._options import DEFAULTS, client_options
 from .connection import Connection
@@ -37,8 +38,7 @@ def start(core, loop: int, uri: str, kwargs: dict) -> None:
     del keep  # copied by wsc_connect
     if rc == _ffi.EURL:
         raise InvalidURI(uri, _ffi.strerror(rc))
-    if rc < 0:
-        raise WscError(f"connect: {_ffi.strerror(rc)}", rc, _ffi.err_name(rc))
+    check(rc, "connect", detail=True)
     core.uri = uri
     core._attach(handle.value)
 

@@ -93,11 +93,9 @@ class Connection(ConnCore):
 
     async def _wait_drain(self, rc: int) -> None:
         if rc == _ffi.SEND_BACKPRESSURE and self._conn is not None:
-            self._drain = self._drv.aloop.create_future()
-            try:
-                await self._drain
-            finally:
-                self._drain = None
+            if self._drain is None or self._drain.done():  # one future for every sender waiting
+                self._drain = self._drv.aloop.create_future()
+            await asyncio.shield(self._drain)
 
     async def send(self, message: Sendable) -> None:
         """Sends a text (str) or binary (bytes-like) message, or one message in fragments from an
@@ -105,10 +103,13 @@ class Connection(ConnCore):
         mark (write_limit)."""
         if isinstance(message, (str, bytes, bytearray, memoryview)):
             op, data = encode(message)
-            async with self._send_lock:  # after a fragmented message in progress
+            if self._send_lock.locked():  # a fragmented message is being sent: after it
+                async with self._send_lock:
+                    rc = self._send_now(op, data, 0)
+            else:
                 rc = self._send_now(op, data, 0)
-                self._drv.kick()
-                await self._wait_drain(rc)
+            self._drv.kick()
+            await self._wait_drain(rc)
             return
         if isinstance(message, Mapping):
             raise TypeError("data is a dict-like object")

@@ -130,7 +130,7 @@ class ServerCore:
         self.connections: set = set()
         so, keep = server_options(**opts)
         handle = ctypes.c_void_p()
-        check(_ffi.lib.wsc_server_new(ctypes.byref(handle), loop, ctypes.byref(so), self._cb, None), "serve")
+        check(_ffi.lib.wsc_server_new(ctypes.byref(handle), loop, ctypes.byref(so), self._cb, None), "serve", detail=True)
         del keep
         self._srv = handle.value
         addr = _ffi.Addr()

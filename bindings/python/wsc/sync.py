@@ -132,6 +132,7 @@ class Connection(ConnCore):
         self._closed = threading.Event()
         self._drained = True
         self._send_lock = threading.Lock()
+        self._fragmenting = False  # loop thread: a message sent in fragments awaits its last one
         # Whole messages go through wsc_conn_send_threadsafe without waiting for the loop thread;
         # their completions count the bytes still queued, which send() keeps under write_limit.
         self._sent_cb = _ffi.SEND_CB(self._on_sent)
@@ -198,6 +199,7 @@ class Connection(ConnCore):
 
     def _send_job(self, op: int, data: bytes, flags: int) -> int:
         rc = self._send_now(op, data, flags)
+        self._fragmenting = bool(flags & _ffi.SEND_MORE)
         if rc == _ffi.SEND_BACKPRESSURE:
             self._drained = False
         return rc
@@ -218,11 +220,16 @@ class Connection(ConnCore):
                     raise self._exc
             self._queued.append(len(data))
             self._queued_bytes += len(data)
-        rc = _ffi.lib.wsc_conn_send_threadsafe(self._lt.loop, self.id, op, data, len(data), self._sent_cb, None)
-        if rc < 0:
+        with self._lt.lock:  # a dead loop is being freed: the connection closed since the check above
+            dead = self._lt.dead
+            rc = 0 if dead else _ffi.lib.wsc_conn_send_threadsafe(self._lt.loop, self.id, op, data, len(data),
+                                                                  self._sent_cb, None)
+        if dead or rc < 0:
             with self._cond:
                 self._queued.pop()
                 self._queued_bytes -= len(data)
+            if dead:
+                self._handle()  # raises ConnectionClosed
             check(rc, "send")
 
     def _send_piece(self, op: int, data: bytes, flags: int) -> None:
@@ -340,7 +347,11 @@ class Server(ServerCore):
         self._threads: set[threading.Thread] = set()
         self._closed = threading.Event()
         kwargs.setdefault("compression", None)
-        self._lt, _ = _on_loop(lambda lt: self._start(lt.loop, {"host": host, "port": port, **kwargs}))
+        _on_loop(self._listen, {"host": host, "port": port, **kwargs})
+
+    def _listen(self, lt: _LoopThread, opts: dict) -> None:
+        self._lt = lt  # before listening: a connection may come before serve() returns
+        self._start(lt.loop, opts)
 
     # ---- on the loop thread ----
 
@@ -362,7 +373,7 @@ class Server(ServerCore):
         # process_request may block (a database, a file): it runs in a thread, the request waits.
         request, offered = RequestPolicy.read(req)
         check(_ffi.lib.wsc_request_defer(req), "defer")
-        self._deferred[req] = True
+        self._deferred[req] = request  # this request's own: another may get its address later
         self._thread(self._decide_in_thread, req, request, offered)
 
     def _decide_in_thread(self, req, request: Request, offered: list[str]) -> None:
@@ -376,7 +387,8 @@ class Server(ServerCore):
         self._threads.discard(threading.current_thread())
 
     def _decided(self, req, request: Request, decision: tuple) -> None:
-        if self._deferred.pop(req, None) is not None:  # else its client left meanwhile
+        if self._deferred.get(req) is request:  # else its client left meanwhile
+            del self._deferred[req]
             self._decide(req, request, decision)
 
     def _cancel_deferred(self, token) -> None:
@@ -447,10 +459,12 @@ def broadcast(connections: Iterable[Connection], message: str | bytes) -> None:
     """Sends a message to every open connection among ``connections`` without waiting."""
     op, data = encode(message)
     for ws in connections:
-        if ws._exc is None and not ws._send_lock.locked():
+        if ws._exc is None:
             ws._lt.submit(_send_quiet, ws, op, data, wait=False)
 
 
 def _send_quiet(ws: Connection, op: int, data: bytes) -> None:
-    if ws._conn is not None:
+    # Checked here, on the loop thread, where fragments are sent: a whole message sent between
+    # two of them would become part of that message.
+    if ws._conn is not None and not ws._fragmenting:
         _ffi.lib.wsc_conn_send(ws._conn, op, data, len(data), 0, _ffi.NO_SEND_CB, None)
