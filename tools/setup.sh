@@ -8,6 +8,8 @@ packages=(
   libuv1-dev libssl-dev zlib1g-dev node-llhttp   # libwsc's dependencies (llhttp as C sources)
   googletest libgtest-dev libbenchmark-dev       # C++ tests and benchmarks
   python3 python3-pytest python3-websockets      # Python binding tests; python-websockets peer
+  python3-pip python3-setuptools python3-wheel   # pip install of the Python binding (tested offline)
+  python3-websocket                              # websocket-client: the blocking API's benchmark peer
   binutils                                       # nm, for the exported-symbols check
   openssl ca-certificates                        # test certificates (tests/tls/make_certs.sh); the system CA store
   libwebsockets-dev libboost-dev                 # benchmark peers (bench/servers)
