@@ -51,7 +51,9 @@ WSC_EXTERN int wsc_server_options_init(wsc_server_options_t *opts, size_t size);
 
 typedef enum wsc_server_event_type {
   WSC_SERVER_LISTENING = 1,
-  WSC_SERVER_REQUEST = 2,      /* an upgrade request to accept or reject (WSC_SERVER_HANDLE_REQUESTS) */
+  WSC_SERVER_REQUEST = 2,      /* an upgrade request to accept or reject (WSC_SERVER_HANDLE_REQUESTS);
+                                  one the callback neither accepts, rejects nor defers is accepted
+                                  as wsc_request_accept(req, NULL) would */
   WSC_SERVER_CONNECTION = 3,   /* conn: a new open connection; set its callback now */
   WSC_SERVER_CLIENT_ERROR = 4, /* a request failed before the upgrade; code: the status sent */
   WSC_SERVER_ERROR = 5,        /* error, message: the listening socket failed */
