@@ -385,6 +385,9 @@ int wsc_loop_free(wsc_loop_t *loop) {
   if (!loop->conns.empty() || loop->servers > 0 || loop->jobs > 0) return WSC_EBUSY;
   if (loop->freeing) return WSC_ESTATE;
   loop->freeing = true;
+  // Posts still queued run now, so each gets its answer (a thread-safe send's completion reports
+  // WSC_ENOTFOUND); nothing can be opened on a loop being freed.
+  on_async(&loop->async);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->async), on_loop_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->prepare), on_loop_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t *>(&loop->check), on_loop_handle_closed);

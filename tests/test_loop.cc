@@ -26,6 +26,27 @@ TEST(Loop, OwnedLoopRunsAndClosesClean) {
   EXPECT_EQ(wsc_loop_run(nullptr, WSC_RUN_NOWAIT), WSC_EINVAL);
 }
 
+TEST(Loop, PostsStillQueuedRunWhenTheLoopIsFreed) {
+  // Each post gets its answer: a thread-safe send to a connection that is gone reports
+  // WSC_ENOTFOUND from inside wsc_loop_free, and its copy of the message is released (ASan).
+  wsc_loop_t *loop = nullptr;
+  ASSERT_EQ(wsc_loop_new(&loop, nullptr), 0);
+  int ran = 0, status = 0;
+  ASSERT_EQ(wsc_loop_post(loop, [](wsc_loop_t *, void *ud) { ++*static_cast<int *>(ud); }, &ran), 0);
+  std::string big(100000, 'x');
+  ASSERT_EQ(wsc_conn_send_threadsafe(loop, 42, WSC_OP_BINARY, big.data(), big.size(),
+                                     [](wsc_conn_t *c, int st, void *ud) {
+                                       EXPECT_EQ(c, nullptr);
+                                       *static_cast<int *>(ud) = st;
+                                     },
+                                     &status),
+            0);
+  EXPECT_EQ(ran, 0);
+  EXPECT_EQ(wsc_loop_free(loop), 0);
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(status, WSC_ENOTFOUND);
+}
+
 TEST(Loop, WrapsALoopItsCallerRuns) {
   uv_loop_t uv;
   ASSERT_EQ(uv_loop_init(&uv), 0);

@@ -52,7 +52,8 @@ WSC_EXTERN int wsc_loop_backend_timeout(const wsc_loop_t *loop);
 typedef void (*wsc_loop_post_cb)(wsc_loop_t *loop, void *user_data);
 
 /* Thread-safe. Queues cb to run on the loop thread; all callbacks queued before the loop wakes
- * run in one pass, in order. Returns 0 or WSC_ENOMEM. Not valid once wsc_loop_free has begun.
+ * run in one pass, in order. Returns 0 or WSC_ENOMEM. Not valid once wsc_loop_free has begun;
+ * posts still queued when it begins run inside it.
  * Posts do not keep a loop running by themselves (see wsc_loop_keep_alive). */
 WSC_EXTERN int wsc_loop_post(wsc_loop_t *loop, wsc_loop_post_cb cb, void *user_data);
 

@@ -960,3 +960,41 @@ def test_server_close_without_closing_connections_keeps_them():
         await asyncio.wait_for(server.wait_closed(), 3)
     run(main())
     assert not wsc._conn.live
+
+
+def test_closing_a_connection_paused_by_max_queue_reads_on_to_the_peers_close():
+    # Unread messages paused reading; close() resumes it, so the peer's close frame is seen at
+    # once instead of after close_timeout with 1006. Likewise a server's close().
+    async def flood(ws):
+        for _ in range(200):
+            await ws.send(b"x" * 100)
+        await ws.wait_closed()
+
+    async def main():
+        async with wsc.serve(flood, "127.0.0.1", 0) as server:
+            ws = await wsc.connect(f"ws://127.0.0.1:{server.port}", max_queue=4, close_timeout=5)
+            await asyncio.sleep(0.2)
+            assert ws._paused
+            t = time.monotonic()
+            await ws.close()
+            assert time.monotonic() - t < 1.0
+            assert (ws.close_code, ws._exc.was_clean) == (1000, True)
+
+        got = []
+
+        async def reader_server(ws):
+            got.append(ws)
+            await ws.wait_closed()
+
+        server = await wsc.serve(reader_server, "127.0.0.1", 0, max_queue=4, close_timeout=5)
+        async with websockets.connect(f"ws://127.0.0.1:{server.port}", compression=None) as client:
+            for _ in range(200):
+                await client.send(b"y" * 100)
+            await asyncio.sleep(0.2)
+            assert got and got[0]._paused
+            t = time.monotonic()
+            server.close()
+            await server.wait_closed()
+            assert time.monotonic() - t < 1.0
+            assert got[0].close_code == 1001
+    run(main())

@@ -201,7 +201,14 @@ class ConnCore:
         self._pings[payload] = (fut, time.monotonic())
         return fut
 
+    def _resume_for_close(self) -> None:
+        self._max_queue = 0  # closing: read on to the peer's close frame, whatever queues up first
+        if self._paused and self._conn is not None:
+            self._paused = False  # the peer's close frame waits behind what max_queue held back
+            _ffi.lib.wsc_conn_resume(self._conn)
+
     def _close_now(self, code: int, reason: str) -> None:
+        self._resume_for_close()
         if self._conn is not None:
             r = reason.encode()
             rc = _ffi.lib.wsc_conn_close(self._conn, code, r, len(r))

@@ -127,7 +127,7 @@ class ServerCore:
         self._cb = _ffi.SERVER_CB(self._on_event)
         self._accepting = Request("/", Headers())  # the request being accepted: its CONNECTION follows
         self._deferred: dict[int, Any] = {}
-        self.connections: set = set()
+        self._connections: set = set()
         so, keep = server_options(**opts)
         handle = ctypes.c_void_p()
         check(_ffi.lib.wsc_server_new(ctypes.byref(handle), loop, ctypes.byref(so), self._cb, None), "serve", detail=True)
@@ -150,7 +150,7 @@ class ServerCore:
             ws._attach(ev.conn)
             ws._opened_now()
             ws._on_open()
-            self.connections.add(ws)
+            self._connections.add(ws)
             self._run_handler(ws)
         elif ev.type == _ffi.SERVER_REQUEST_CANCELLED:
             self._cancel_deferred(self._deferred.pop(ev.request, None))
@@ -178,6 +178,17 @@ class ServerCore:
     def _run_later(self, req, request: Request, pending) -> Any: ...
     def _cancel_deferred(self, token) -> None: ...
     def _on_server_closed(self) -> None: ...
+
+    @property
+    def connections(self) -> set:
+        """The open connections (a copy: safe to iterate while they come and go)."""
+        return self._connections.copy()
+
+    def _resume_all(self) -> None:
+        """Before closing: connections paused by max_queue read again, so the peers' close
+        frames are seen instead of waiting out the close timeout."""
+        for ws in self._connections.copy():
+            ws._resume_for_close()
 
     def _broadcast_now(self, message) -> int:
         op, data = encode(message)
@@ -225,7 +236,7 @@ class Server(ServerCore):
         else:
             await ws.close()
         finally:
-            self.connections.discard(ws)
+            self._connections.discard(ws)
 
     def _run_later(self, req, request: Request, pending) -> asyncio.Task:
         async def decide_later():
@@ -253,6 +264,8 @@ class Server(ServerCore):
     def close(self, close_connections: bool = True) -> None:
         """Stops listening; closes every connection with 1001 (going away) unless told not to."""
         if self._srv is not None:
+            if close_connections:
+                self._resume_all()
             _ffi.lib.wsc_server_shutdown(self._srv, 1001, 0, 0 if close_connections else 1)
             self._drv.kick()
 

@@ -408,7 +408,7 @@ class Server(ServerCore):
         else:
             ws.close()
         finally:
-            self.connections.discard(ws)
+            self._connections.discard(ws)
             self._threads.discard(threading.current_thread())
 
     # ---- the API, from any thread ----
@@ -435,6 +435,8 @@ class Server(ServerCore):
 
     def _shutdown_now(self, close_connections: bool) -> None:
         if self._srv is not None:
+            if close_connections:
+                self._resume_all()
             _ffi.lib.wsc_server_shutdown(self._srv, 1001, 0, 0 if close_connections else 1)
 
     def __enter__(self) -> "Server":
@@ -456,15 +458,21 @@ def unix_serve(handler: Callable[[ServerConnection], None], path: str, **kwargs:
 
 
 def broadcast(connections: Iterable[Connection], message: str | bytes) -> None:
-    """Sends a message to every open connection among ``connections`` without waiting."""
+    """Sends a message to every open connection among ``connections`` without waiting: one job
+    per loop thread, which skips connections that closed or are partway through a fragmented
+    message."""
     op, data = encode(message)
-    for ws in connections:
+    by_loop: dict[_LoopThread, list[Connection]] = {}
+    for ws in list(connections):
         if ws._exc is None:
-            ws._lt.submit(_send_quiet, ws, op, data, wait=False)
+            by_loop.setdefault(ws._lt, []).append(ws)
+    for lt, group in by_loop.items():
+        lt.submit(_send_quiet, group, op, data, wait=False)
 
 
-def _send_quiet(ws: Connection, op: int, data: bytes) -> None:
+def _send_quiet(group: list[Connection], op: int, data: bytes) -> None:
     # Checked here, on the loop thread, where fragments are sent: a whole message sent between
     # two of them would become part of that message.
-    if ws._conn is not None and not ws._fragmenting:
-        _ffi.lib.wsc_conn_send(ws._conn, op, data, len(data), 0, _ffi.NO_SEND_CB, None)
+    for ws in group:
+        if ws._conn is not None and not ws._fragmenting:
+            _ffi.lib.wsc_conn_send(ws._conn, op, data, len(data), 0, _ffi.NO_SEND_CB, None)
