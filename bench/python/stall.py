@@ -58,6 +58,8 @@ def serve_main(impl: str, calls: str, busy: bool, port_fd: int) -> None:
             from wsc import _ffi
             if calls == "cdll":
                 _ffi.lib = _ffi.declared(ctypes.CDLL(_ffi.path))
+                import wsc.connection
+                wsc.connection._send = _ffi.lib.wsc_conn_send
             server = await wsc.serve(echo, "127.0.0.1", 0)
             port = server.port
         else:

@@ -18,6 +18,7 @@ from ._options import Headers, headers_from_c
 from .exceptions import ConnectionClosed, PayloadTooBig, WscError, closed
 
 Data = str | bytes
+_event_at, _bytes_at = _ffi.event_at, _ffi.bytes_at
 
 # Open connections: each holds itself here (and so its CFUNCTYPE) until the C handle's final
 # event, so no callback can reach a collected object.
@@ -96,12 +97,12 @@ class ConnCore:
 
     # ---- libwsc's events ----
 
-    def _on_event(self, conn, evp, user_data) -> None:
-        ev = evp.contents
+    def _on_event(self, conn, addr, user_data) -> None:
+        ev = _event_at(addr)
         t = ev.type
-        if t == _ffi.EV_MESSAGE:
-            data = ctypes.string_at(ev.data, ev.len) if ev.len else b""
-            self._queue(data.decode() if ev.opcode == _ffi.OP_TEXT else data)
+        if t == 2:  # _ffi.EV_MESSAGE, the hot path
+            data = _bytes_at(ev.data, ev.len)
+            self._queue(data.decode() if ev.opcode == 1 else data)  # 1: _ffi.OP_TEXT
         elif t == _ffi.EV_OPEN:
             self._opened_now()
             self._on_open()

@@ -10,6 +10,8 @@ from ._conn import ConnCore, Data, check, encode, fragments
 from ._driver import Driver
 from .exceptions import ConnectionClosed, ConnectionClosedOK
 
+_send, _NO_SEND_CB = _ffi.lib.wsc_conn_send, _ffi.NO_SEND_CB
+
 Sendable = Data | bytearray | memoryview | Iterable[Data] | AsyncIterable[Data]
 
 
@@ -101,6 +103,16 @@ class Connection(ConnCore):
         """Sends a text (str) or binary (bytes-like) message, or one message in fragments from an
         iterable or async iterable of them. Waits while the send buffer is over its high-water
         mark (write_limit)."""
+        t = type(message)
+        if (t is bytes or t is str) and self._conn is not None and not self._send_lock.locked():
+            # The hot path: a whole message, nothing in the way.
+            data, op = (message, 2) if t is bytes else (message.encode(), 1)
+            rc = _send(self._conn, op, data, len(data), 0, _NO_SEND_CB, None)
+            self._drv.kick()
+            if rc:
+                check(rc, "send")
+                await self._wait_drain(rc)
+            return
         if isinstance(message, (str, bytes, bytearray, memoryview)):
             op, data = encode(message)
             if self._send_lock.locked():  # a fragmented message is being sent: after it
