@@ -12,6 +12,8 @@ import asyncio
 import os
 import sys
 
+from stdin_eof import on_stdin_eof
+
 
 def pin(cpu):
     if cpu is not None and 0 <= cpu < (os.cpu_count() or 1):
@@ -22,23 +24,9 @@ def pin(cpu):
 
 
 async def stdin_closed():
-    """A future that resolves when our standard input reaches end of file (the driver is gone)."""
-    loop = asyncio.get_running_loop()
-    done = loop.create_future()
-
-    def readable():
-        try:
-            chunk = os.read(0, 4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk and not done.done():
-            loop.remove_reader(0)
-            done.set_result(None)
-
-    os.set_blocking(0, False)
-    loop.add_reader(0, readable)
+    """Resolves when our standard input reaches end of file (the driver is gone)."""
+    done = asyncio.get_running_loop().create_future()
+    on_stdin_eof(asyncio.get_running_loop(), lambda: done.done() or done.set_result(None))
     await done
 
 
@@ -64,11 +52,9 @@ async def serve_wsc(port):
         async for message in ws:
             await ws.send(message)
 
-    try:  # the same settings as python-websockets' below, where the binding has them
-        server = await wsc.serve(echo, "127.0.0.1", port, compression=None, max_size=None, max_queue=None,
-                                 ping_interval=None)
-    except TypeError:  # a binding without max_queue / ping_interval (neither is on by default there)
-        server = await wsc.serve(echo, "127.0.0.1", port, compression=None, max_size=None)
+    # The same settings as python-websockets' below.
+    server = await wsc.serve(echo, "127.0.0.1", port, compression=None, max_size=None, max_queue=None,
+                             ping_interval=None)
     print("PORT", server.port, flush=True)
     await stdin_closed()
     server.close()

@@ -26,6 +26,8 @@ import struct
 import sys
 import time
 
+from stdin_eof import on_stdin_eof
+
 HEADER = struct.Struct("<IQ")  # connection number, sequence number
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -87,31 +89,17 @@ async def drive(ws, cid, size, window, counters):
 async def open_conn(impl, uri):
     if impl == "wsc":
         import wsc
-        try:  # the same settings as python-websockets' below, where the binding has them
-            return await wsc.connect(uri, compression=None, max_size=None, max_queue=None, ping_interval=None)
-        except TypeError:  # a binding without max_queue / ping_interval (neither is on by default there)
-            return await wsc.connect(uri, compression=None, max_size=None)
+        # The same settings as python-websockets' below.
+        return await wsc.connect(uri, compression=None, max_size=None, max_queue=None, ping_interval=None)
     import websockets
     return await websockets.connect(uri, compression=None, max_size=None, max_queue=None, ping_interval=None)
 
 
 def exit_when_stdin_closes(loop):
-    def readable():
-        try:
-            chunk = os.read(0, 4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            print("loadgen: standard input closed, exiting", file=sys.stderr)
-            os._exit(2)
-
-    try:
-        os.set_blocking(0, False)
-        loop.add_reader(0, readable)
-    except (OSError, ValueError):  # no usable stdin (a terminal works too)
-        pass
+    def gone():
+        print("loadgen: standard input closed, exiting", file=sys.stderr)
+        os._exit(2)
+    on_stdin_eof(loop, gone)  # no usable stdin (a terminal works too): nothing to watch
 
 
 async def main(args):

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import ctypes
 import os
-import statistics
 import subprocess
 import sys
 import threading

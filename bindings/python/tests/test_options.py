@@ -159,25 +159,32 @@ def test_keepalive_drops_a_server_that_never_answers_pings():
     run(main())
 
 
-def test_keepalive_drops_a_client_that_never_answers_pings():
+def time_a_silent_clients_end(end, **options):
+    """A server handler times end(ws) against a hand-made client that completes the handshake and
+    then never reads its socket; returns the elapsed time and the close code it saw."""
     result = {}
 
     async def handler(ws):
         t0 = time.monotonic()
-        await ws.wait_closed()
+        await end(ws)
         result["elapsed"], result["code"] = time.monotonic() - t0, ws.close_code
 
     async def main():
-        async with wsc.serve(handler, "127.0.0.1", 0, ping_interval=0.2, ping_timeout=0.2) as server:
+        async with wsc.serve(handler, "127.0.0.1", 0, **options) as server:
             reader, writer, head = await raw_client(server.port)
             assert head.startswith(b"HTTP/1.1 101")
-            # The client never reads its socket: the server's ping stays unanswered.
             for _ in range(50):
                 if "code" in result:
                     break
                 await asyncio.sleep(0.1)
             writer.transport.abort()
     run(main())
+    return result
+
+
+def test_keepalive_drops_a_client_that_never_answers_pings():
+    # The client never reads its socket: the server's ping stays unanswered.
+    result = time_a_silent_clients_end(lambda ws: ws.wait_closed(), ping_interval=0.2, ping_timeout=0.2)
     assert result["code"] == 1006
     assert 0.3 <= result["elapsed"] <= 2.0, result
 
@@ -308,23 +315,7 @@ def test_close_timeout_when_the_server_never_answers_our_close():
 
 
 def test_close_timeout_when_a_client_never_answers_the_servers_close():
-    result = {}
-
-    async def handler(ws):
-        t0 = time.monotonic()
-        await ws.close(1000)
-        result["elapsed"], result["code"] = time.monotonic() - t0, ws.close_code
-
-    async def main():
-        async with wsc.serve(handler, "127.0.0.1", 0, close_timeout=0.3) as server:
-            reader, writer, head = await raw_client(server.port)
-            assert head.startswith(b"HTTP/1.1 101")
-            for _ in range(50):
-                if "code" in result:
-                    break
-                await asyncio.sleep(0.1)
-            writer.transport.abort()
-    run(main())
+    result = time_a_silent_clients_end(lambda ws: ws.close(1000), close_timeout=0.3)
     assert result["code"] == 1006
     assert 0.2 <= result["elapsed"] <= 2.0, result
 

@@ -836,7 +836,7 @@ def test_connections_arriving_as_serve_returns_are_handled(tmp_path):
 
 def test_origins():
     with wsc.sync.serve(echo, "127.0.0.1", 0, origins=["https://good.example", None]) as server:
-        with wsc.sync.connect(uri(server), origin="https://good.example") as ws:
+        with wsc.sync.connect(uri(server), origin="https://good.example"):
             assert [c.request_headers["Origin"] for c in server.connections] == ["https://good.example"]
         with wsc.sync.connect(uri(server)):  # None admits requests without an Origin
             pass

@@ -17,7 +17,7 @@ import ctypes
 import ctypes.util
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_int32, c_int64, c_size_t,
-                    c_uint8, c_uint16, c_uint32, c_uint64, c_void_p)
+                    c_uint16, c_uint32, c_uint64, c_void_p)
 from pathlib import Path
 
 # The C API version these declarations follow (include/wsc/version.h).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import random
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator
 
 from . import _ffi
 from ._conn import check
@@ -100,7 +100,13 @@ class connect(Opener):
                     await ws.close()
 
 
+def unix_uri(path: str, uri: str) -> str:
+    """The ws+unix:// URI for the socket at ``path``, requesting ``uri``'s path and query."""
+    rest = uri.split("://", 1)[-1]
+    resource = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    return f"ws+unix://{path}:{resource}"
+
+
 def unix_connect(path: str, uri: str = "ws://localhost/", **kwargs: Any) -> connect:
     """connect() over the Unix socket at ``path``; ``uri`` gives the request's path."""
-    resource = "/" + uri.split("://", 1)[-1].split("/", 1)[1] if "/" in uri.split("://", 1)[-1] else "/"
-    return connect(f"ws+unix://{path}:{resource}", **kwargs)
+    return connect(unix_uri(path, uri), **kwargs)

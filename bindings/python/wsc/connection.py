@@ -8,7 +8,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Iterable, Mapping
 from . import _ffi
 from ._conn import ConnCore, Data, check, encode, fragments
 from ._driver import Driver
-from .exceptions import ConnectionClosed, ConnectionClosedOK
+from .exceptions import ConnectionClosedOK
 
 _send, _NO_SEND_CB = _ffi.lib.wsc_conn_send, _ffi.NO_SEND_CB
 
@@ -115,10 +115,7 @@ class Connection(ConnCore):
             return
         if isinstance(message, (str, bytes, bytearray, memoryview)):
             op, data = encode(message)
-            if self._send_lock.locked():  # a fragmented message is being sent: after it
-                async with self._send_lock:
-                    rc = self._send_now(op, data, 0)
-            else:
+            async with self._send_lock:  # after a fragmented message being sent, if any
                 rc = self._send_now(op, data, 0)
             self._drv.kick()
             await self._wait_drain(rc)

@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable, Iterable, NamedTuple
 from . import _ffi
 from ._conn import check, encode, live
 from ._driver import Opener, driver
-from ._options import DEFAULTS, Headers, header_array, server_options
+from ._options import DEFAULTS, Headers, server_options
 from .connection import Connection
 
 
@@ -20,9 +20,9 @@ class Request(NamedTuple):
     headers: Headers
 
 
-class ServerConnection(Connection):
-    """A server's connection: ``request`` (path and headers of the upgrade request), also as
-    ``path`` / ``request_headers`` (python-websockets 10's names)."""
+class RequestView:
+    """A server connection's upgrade request: ``request`` (path and headers), also as ``path`` /
+    ``request_headers`` (python-websockets 10's names). Both servers' connections have it."""
 
     request = Request("/", Headers())
 
@@ -33,6 +33,10 @@ class ServerConnection(Connection):
     @property
     def request_headers(self) -> Headers:
         return self.request.headers
+
+
+class ServerConnection(RequestView, Connection):
+    """A server's connection (asyncio)."""
 
 
 # process_request(path, headers) -> None to accept, or (status, headers, body) to answer instead;

@@ -23,10 +23,10 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from . import _ffi
 from ._conn import ConnCore, Data, check, encode, fragments
-from ._options import DEFAULTS, Headers
-from .client import start
+from ._options import DEFAULTS
+from .client import start, unix_uri
 from .exceptions import ConnectionClosedOK
-from .server import Request, RequestPolicy, ServerCore
+from .server import Request, RequestPolicy, RequestView, ServerCore
 
 __all__ = ["connect", "unix_connect", "serve", "unix_serve", "ClientConnection", "ServerConnection", "Server"]
 
@@ -318,23 +318,11 @@ def connect(uri: str, **kwargs: Any) -> ClientConnection:
 
 def unix_connect(path: str, uri: str = "ws://localhost/", **kwargs: Any) -> ClientConnection:
     """connect() over the Unix socket at ``path``; ``uri`` gives the request's path."""
-    rest = uri.split("://", 1)[-1]
-    resource = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-    return connect(f"ws+unix://{path}:{resource}", **kwargs)
+    return connect(unix_uri(path, uri), **kwargs)
 
 
-class ServerConnection(Connection):
+class ServerConnection(RequestView, Connection):
     """A server's connection: ``request`` (path, headers), ``path``, ``request_headers``."""
-
-    request = Request("/", Headers())
-
-    @property
-    def path(self) -> str:
-        return self.request.path
-
-    @property
-    def request_headers(self) -> Headers:
-        return self.request.headers
 
 
 class Server(ServerCore):
