@@ -396,6 +396,14 @@ TEST(Deflate, MessagesEndingWithAFinalBlockAreAccepted) {
 
 TEST(Deflate, OutOfRangeOptionsAreRefusedWhenTheServerOrClientIsCreated) {
   TestLoop t;
+  auto new_server = [&](const wsc_deflate_options_t &d, wsc_server_t **srv) {
+    wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+    co.deflate = &d;
+    wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+    so.host = "127.0.0.1";
+    so.conn = &co;
+    return wsc_server_new(srv, t.loop, &so, nullptr, nullptr);
+  };
   auto bad = [](auto change) {
     wsc_deflate_options_t d = WSC_DEFLATE_OPTIONS_INIT;
     change(d);
@@ -410,15 +418,12 @@ TEST(Deflate, OutOfRangeOptionsAreRefusedWhenTheServerOrClientIsCreated) {
       bad([](wsc_deflate_options_t &d) { d.flags = 0x80; }),
   };
   for (const auto &d : cases) {
-    wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
-    co.deflate = &d;
-    wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
-    so.host = "127.0.0.1";
-    so.conn = &co;
     wsc_server_t *srv = nullptr;
-    EXPECT_EQ(wsc_server_new(&srv, t.loop, &so, nullptr, nullptr), WSC_EINVAL);
+    EXPECT_EQ(new_server(d, &srv), WSC_EINVAL);
     EXPECT_EQ(srv, nullptr);
     EXPECT_NE(std::string(wsc_last_error_message()).find("deflate options"), std::string::npos);
+    wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
+    co.deflate = &d;
     wsc_client_options_t cl = WSC_CLIENT_OPTIONS_INIT;
     cl.conn = &co;
     wsc_conn_t *conn = nullptr;
@@ -431,13 +436,8 @@ TEST(Deflate, OutOfRangeOptionsAreRefusedWhenTheServerOrClientIsCreated) {
   edge.mem_level = 9;
   edge.server_max_window_bits = 8;
   edge.client_max_window_bits = 15;
-  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
-  co.deflate = &edge;
-  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
-  so.host = "127.0.0.1";
-  so.conn = &co;
   wsc_server_t *srv = nullptr;
-  ASSERT_EQ(wsc_server_new(&srv, t.loop, &so, nullptr, nullptr), 0);
+  ASSERT_EQ(new_server(edge, &srv), 0);
   wsc_server_close(srv, 0);
   t.run_until([&] { return wsc_loop_handle_count(t.loop) == 0; });
 }

@@ -595,6 +595,18 @@ static int arg_bool(napi_env env, napi_value v) {
   return b;
 }
 
+/* argv[0] an open connection, argv[1] its data (a string or Uint8Array, read into stack when it
+ * fits, else into *heap to free). 0 after a throw. */
+static int conn_and_bytes(napi_env env, napi_value *argv, char *stack, size_t cap, conn_w **w, const void **data,
+                          size_t *len, char **heap) {
+  if ((*w = arg_conn(env, argv[0], 1)) == NULL) return 0;
+  if (!bytes_of(env, argv[1], stack, cap, data, len, heap)) {
+    throw_code(env, "ERR_INVALID_ARG_TYPE", "data must be a string or a Uint8Array");
+    return 0;
+  }
+  return 1;
+}
+
 /* send(h, data, opcode, flags, withCallback) -> rc */
 static napi_value js_send(napi_env env, napi_callback_info info) {
   char stack[16384];
@@ -604,9 +616,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   conn_w *w;
   int with_cb, rc;
   ARGS(5);
-  if ((w = arg_conn(env, argv[0], 1)) == NULL) return NULL;
-  if (!bytes_of(env, argv[1], stack, sizeof stack, &data, &len, &heap))
-    return throw_code(env, "ERR_INVALID_ARG_TYPE", "data must be a string or a Uint8Array");
+  if (!conn_and_bytes(env, argv, stack, sizeof stack, &w, &data, &len, &heap)) return NULL;
   with_cb = arg_bool(env, argv[4]);
   if (len >= ZERO_COPY_BYTES && data != stack && heap == NULL) { /* the caller's Uint8Array: lent */
     lent_send *l = malloc(sizeof *l);
@@ -645,9 +655,7 @@ static napi_value control(napi_env env, napi_callback_info info, int ping) {
   conn_w *w;
   int with_cb, rc;
   ARGS(3);
-  if ((w = arg_conn(env, argv[0], 1)) == NULL) return NULL;
-  if (!bytes_of(env, argv[1], stack, sizeof stack, &data, &len, &heap))
-    return throw_code(env, "ERR_INVALID_ARG_TYPE", "data must be a string or a Uint8Array");
+  if (!conn_and_bytes(env, argv, stack, sizeof stack, &w, &data, &len, &heap)) return NULL;
   with_cb = arg_bool(env, argv[2]);
   rc = ping ? wsc_conn_ping(w->conn, data, len, with_cb ? on_sent : NULL, w)
             : wsc_conn_pong(w->conn, data, len, with_cb ? on_sent : NULL, w);
