@@ -63,7 +63,7 @@ TEST(Error, WsProtocolErrorsMapToTheirCloseCodes) {
       {WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH, 1009},
       {WSC_ERR_UNEXPECTED_CONTINUATION, 1002},
       {WSC_ERR_EXPECTED_CONTINUATION, 1002},
-      {WSC_ERR_TOO_MANY_FRAGMENTS, 1009},
+      {WSC_ERR_TOO_MANY_FRAGMENTS, 1008},
       {WSC_ERR_FRAME_TOO_BIG, 1009},
   };
   for (const auto &kv : expected) EXPECT_EQ(wsc_err_close_code(kv.first), kv.second) << wsc_err_name(kv.first);

@@ -36,7 +36,7 @@
   XX(ERR_INVALID_CLOSE_CODE, -110, 1002, "invalid close code")                                  \
   XX(ERR_UNEXPECTED_CONTINUATION, -111, 1002, "continuation frame without a message to continue") \
   XX(ERR_EXPECTED_CONTINUATION, -112, 1002, "new data frame inside a fragmented message")       \
-  XX(ERR_TOO_MANY_FRAGMENTS, -113, 1009, "max fragments per message exceeded")                  \
+  XX(ERR_TOO_MANY_FRAGMENTS, -113, 1008, "max fragments per message exceeded")                  \
   XX(ERR_FRAME_TOO_BIG, -114, 1009, "max frame size exceeded")                                 \
   XX(ERR_INVALID_COMPRESSED_DATA, -115, 1007, "invalid compressed data")                        \
   XX(EURL, -200, 0, "invalid WebSocket URL")                                                    \

@@ -28,7 +28,7 @@ typedef struct wsc_parser_s wsc_parser_t;
 #define WSC_PARSER_ALLOW_RSV1 0x4u  /* an extension (permessage-deflate) negotiated RSV1 */
 
 #define WSC_DEFAULT_MAX_MESSAGE_SIZE (100u * 1024u * 1024u) /* 100 MiB, as ws' maxPayload */
-#define WSC_DEFAULT_MAX_FRAGMENTS (1u << 20)
+#define WSC_DEFAULT_MAX_FRAGMENTS (1u << 17) /* 131072: above Autobahn 9.3.1's 65536 */
 
 typedef struct wsc_parser_options_s {
   uint32_t size;             /* sizeof(wsc_parser_options_t) */
