@@ -501,7 +501,26 @@ void wsc_conn_s::complete_upto(uint64_t written_total, int status) {
   }
 }
 
+// RFC 6455 §5.5.3: an endpoint with pongs still unsent may answer only the most recent ping.
+// While the send queue is at the high-water mark (a peer that pings without reading), the
+// latest ping is held and answered once the queue drains, so a ping flood cannot grow it.
+void wsc_conn_s::auto_pong(const uint8_t *data, size_t len) {
+  const uint64_t limit = cfg->high_water != 0 ? cfg->high_water : WSC_DEFAULT_HIGH_WATER_MARK;
+  if (buffered() < limit && !(x && x->pong_held)) {
+    tx.pong(data, len);
+    return;
+  }
+  if (extra() == nullptr) return;  // out of memory: this ping goes unanswered, as §5.5.3 allows
+  x->held_pong.assign(reinterpret_cast<const char *>(data), len);
+  x->pong_held = true;
+}
+
 void wsc_conn_s::after_progress() {
+  if (x && x->pong_held && !finishing && state == WSC_OPEN && buffered() <= cfg->low_water) {
+    x->pong_held = false;
+    tx.pong(reinterpret_cast<const uint8_t *>(x->held_pong.data()), x->held_pong.size());
+    std::string().swap(x->held_pong);
+  }
   if (!backpressure || finishing || buffered() > cfg->low_water) return;
   backpressure = false;
   wsc_conn_event_t ev{};
@@ -634,7 +653,7 @@ void wsc_conn_s::on_frame_event(const wsc_parser_event_t &pe) {
       break;
     }
     case WSC_PARSER_PING:
-      if (!(cfg->flags & WSC_CONN_NO_AUTO_PONG) && state == WSC_OPEN) tx.pong(pe.data, pe.len);
+      if (!(cfg->flags & WSC_CONN_NO_AUTO_PONG) && state == WSC_OPEN) auto_pong(pe.data, pe.len);
       ev.type = WSC_EV_PING;
       emit(ev);
       break;

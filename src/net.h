@@ -258,6 +258,9 @@ struct ConnExtra {
   uint64_t keepalive_ping_at = 0;  // uv_now() of an unanswered keepalive ping, or 0
   uint64_t ping_sent_ns = 0;       // uv_hrtime() of the last ping sent, until its pong
   int64_t rtt_us = -1;
+  // The latest ping's payload, answered once the send queue drains (wsc_conn_s::auto_pong).
+  bool pong_held = false;
+  std::string held_pong;
   // permessage-deflate: what was negotiated.
   std::unique_ptr<wsc::Deflater> deflater;  // our own compressor (context takeover)
   wsc::Deflater *compressor = nullptr;      // deflater, or the loop's shared one
@@ -274,7 +277,8 @@ struct ConnExtra {
   std::unique_ptr<wsc::TlsSession> tls;  // a wss:// connection's TLS
   // A reconnecting client's fresh start: everything but the ClientConfig (and the last RTT) goes.
   void reset_session() {
-    transport_closed = idle_notified = compressing = offloading = false;
+    transport_closed = idle_notified = compressing = offloading = pong_held = false;
+    held_pong.clear();
     last_activity = keepalive_ping_at = ping_sent_ns = 0;
     deflater.reset();
     compressor = nullptr;
@@ -289,7 +293,7 @@ struct ConnExtra {
   // keepalive or transport then drops it.
   bool idle(const ConnConfig &cfg) const {
     return timer_slot == UINT32_MAX && !transport && !hs && !client && !tls && !inflater && !deflater && pending_in.capacity() == 0 &&
-           peer_reason.empty() && deferred.empty() && ping_sent_ns == 0 && rtt_us < 0 && !cfg.liveness();
+           peer_reason.empty() && !pong_held && deferred.empty() && ping_sent_ns == 0 && rtt_us < 0 && !cfg.liveness();
   }
 };
 
@@ -350,7 +354,8 @@ struct wsc_conn_s : wsc::Watched {
   void flush_if_dirty();  // the flush a mark_dirty() asked for, unless it already ran
   void after_flush();
   void complete_upto(uint64_t written_total, int status);
-  void after_progress();     // completions ran: maybe DRAIN
+  void after_progress();     // completions ran: maybe DRAIN, or the held pong
+  void auto_pong(const uint8_t *data, size_t len);
   void feed_frames(uint8_t *p, size_t n);
   void process_pending();    // parse what was read while paused
   bool hold_input(const uint8_t *p, size_t n);  // keeps bytes for process_pending()
@@ -442,6 +447,8 @@ struct wsc_server_s : wsc::Watched {
   std::unique_ptr<ConnConfig> conn_cfg;  // shared by its connections
   std::shared_ptr<wsc::TlsContext> tls;  // wss://: every accepted connection speaks TLS
   std::string host, unix_path, path;
+  std::vector<std::string> origins;  // wsc_server_options_t.origins, normalized (origin_key)
+  bool check_origin = false, allow_no_origin = false;
   bool is_pipe = false;
   bool closing = false;
   bool listen_closed = false;

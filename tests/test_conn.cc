@@ -849,3 +849,92 @@ TEST(Conn, CustomTransportsLoopBytesThroughMemory) {
   t.run_until([&] { return srv_closed; });
   t.close_clean();
 }
+
+// The thread-safe calls under load, for ThreadSanitizer (tools/sanitize.sh runs this file under
+// it): the loop runs on a thread of its own while four others send to its connections and post
+// to it, and one connection closes midway. Every send gets one completion; every completion
+// that says written matches a message the server received.
+TEST(Conn, ThreadSafeCallsFromManyThreadsWhileTheLoopRunsOnItsOwn) {
+  constexpr int kConns = 4, kThreads = 4, kPerThread = 400;
+  TestLoop t;
+  struct State {
+    wsc_server_t *srv = nullptr;
+    std::vector<wsc_conn_t *> clients;
+    int server_opened = 0, server_messages = 0, closed = 0;
+    bool server_closed = false;
+  } st;
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.host = "127.0.0.1";
+  ASSERT_EQ(wsc_server_new(&st.srv, t.loop, &so,
+                           [](wsc_server_t *, const wsc_server_event_t *ev, void *ud) {
+                             auto *s = static_cast<State *>(ud);
+                             if (ev->type == WSC_SERVER_CLOSE) s->server_closed = true;
+                             if (ev->type != WSC_SERVER_CONNECTION) return;
+                             wsc_conn_set_callback(ev->conn,
+                                                   [](wsc_conn_t *, const wsc_conn_event_t *e, void *u) {
+                                                     auto *s2 = static_cast<State *>(u);
+                                                     if (e->type == WSC_EV_OPEN) ++s2->server_opened;
+                                                     if (e->type == WSC_EV_MESSAGE) ++s2->server_messages;
+                                                   },
+                                                   s);
+                           },
+                           &st),
+            0);
+  wsc_addr_t a;
+  ASSERT_EQ(wsc_server_address(st.srv, &a), 0);
+  const std::string url = "ws://127.0.0.1:" + std::to_string(a.port) + "/";
+  auto on_client = [](wsc_conn_t *, const wsc_conn_event_t *e, void *u) {
+    if (e->type == WSC_EV_CLOSE) ++static_cast<State *>(u)->closed;
+  };
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < kConns; ++i) {
+    wsc_conn_t *c = nullptr;
+    ASSERT_EQ(wsc_connect(&c, t.loop, url.c_str(), nullptr, on_client, &st), 0);
+    st.clients.push_back(c);
+    ids.push_back(wsc_conn_id(c));
+  }
+  ASSERT_TRUE(t.run_until([&] { return st.server_opened == kConns; }));
+
+  std::atomic<int> counts[2] = {{0}, {0}};  // completions: written, failed
+  std::atomic<int> &written = counts[0], &failed = counts[1];
+  std::atomic<int> posts{0};
+  std::thread loop_thread([&] { wsc_loop_run(t.loop, WSC_RUN_DEFAULT); });
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kThreads; ++w) {
+    workers.emplace_back([&, w] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string m = std::to_string(w) + ":" + std::to_string(i);
+        int rc = wsc_conn_send_threadsafe(t.loop, ids[(w + i) % kConns], WSC_OP_TEXT, m.data(), m.size(),
+                                          [](wsc_conn_t *, int status, void *ud) {
+                                            auto *counts = static_cast<std::atomic<int> *>(ud);
+                                            ++counts[status == 0 ? 0 : 1];
+                                          },
+                                          counts);
+        ASSERT_EQ(rc, 0);
+        if (i % 50 == 0) {
+          ASSERT_EQ(wsc_loop_post(t.loop, [](wsc_loop_t *, void *ud) { ++*static_cast<std::atomic<int> *>(ud); }, &posts), 0);
+        }
+        if (w == 0 && i == kPerThread / 2) {  // one connection closes while the others send to it
+          ASSERT_EQ(wsc_loop_post(t.loop, [](wsc_loop_t *, void *ud) {
+                      wsc_conn_close(static_cast<State *>(ud)->clients[0], 1000, "", 0);
+                    }, &st), 0);
+        }
+      }
+    });
+  }
+  for (auto &w : workers) w.join();
+  // Everything queued so far runs before this post: then the rest closes, and the loop ends.
+  ASSERT_EQ(wsc_loop_post(t.loop, [](wsc_loop_t *, void *ud) {
+              auto *s = static_cast<State *>(ud);
+              for (size_t i = 1; i < s->clients.size(); ++i) wsc_conn_close(s->clients[i], 1000, "", 0);
+              wsc_server_close(s->srv, 0);
+            }, &st), 0);
+  loop_thread.join();
+  EXPECT_EQ(written + failed, kThreads * kPerThread);
+  EXPECT_GT(failed.load(), 0);  // the closed connection's share
+  EXPECT_EQ(st.server_messages, written.load());
+  EXPECT_EQ(posts.load(), kThreads * (kPerThread / 50));
+  EXPECT_EQ(st.closed, kConns);
+  EXPECT_TRUE(st.server_closed);
+  t.close_clean();
+}
