@@ -7,6 +7,7 @@
 
 #include "net.h"
 #include "deflate.h"
+#include "handshake.h"
 #include "last_error.h"
 #include "options.h"
 #include "random.h"
@@ -347,6 +348,49 @@ void begin_attempt(wsc_conn_s *c) {
 
 }  // namespace
 
+int wsc::check_upgrade_response(const HttpMessage &m, const std::string &key, const std::vector<std::string> &protocols,
+                                const wsc_deflate_options_t *pmd, const std::string **protocol,
+                                const std::string **extensions, PmdAgreement *agreed, std::string *why) {
+  auto fail = [why](int err, const char *message) {
+    *why = message;
+    return err;
+  };
+  *protocol = *extensions = nullptr;
+  const std::string *upgrade = m.find("Upgrade");
+  if (upgrade == nullptr || !iequals(*upgrade, "websocket")) return fail(WSC_EBAD_RESPONSE, "Invalid Upgrade header");
+  const std::string *connection = m.find("Connection");
+  if (connection == nullptr || !list_has_token(*connection, "upgrade"))
+    return fail(WSC_EBAD_RESPONSE, "Invalid Connection header");
+  const std::string *accept = m.find("Sec-WebSocket-Accept");
+  if (accept == nullptr || *accept != websocket_accept(key))
+    return fail(WSC_EBAD_ACCEPT, "Invalid Sec-WebSocket-Accept header");
+  if (const std::string *chosen = m.find("Sec-WebSocket-Protocol")) {
+    bool offered = false;
+    for (const auto &p : protocols) offered |= p == *chosen;
+    if (!offered)
+      return fail(WSC_EBAD_PROTOCOL, protocols.empty() ? "Server sent a subprotocol but none was requested"
+                                                       : "Server sent an invalid subprotocol");
+    *protocol = chosen;
+  } else if (!protocols.empty()) {
+    return fail(WSC_EBAD_PROTOCOL, "Server sent no subprotocol");
+  }
+  // The extensions in use are one list, whichever lines carry it (RFC 6455 §9.1, erratum 3433):
+  // a second line names another one, and this client takes only one.
+  const std::string *ext = nullptr;
+  for (const auto &h : m.headers) {
+    if (!iequals(h.first, "Sec-WebSocket-Extensions")) continue;
+    if (ext != nullptr) return fail(WSC_EBAD_EXTENSION, "Server indicated more than one extension");
+    ext = &h.second;
+  }
+  if (ext != nullptr) {
+    if (pmd == nullptr) return fail(WSC_EBAD_EXTENSION, "Server indicated an extension that was not requested");
+    int rc = pmd_client_accept(*ext, *pmd, agreed, why);
+    if (rc != 0) return rc;
+    *extensions = ext;
+  }
+  return 0;
+}
+
 void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest) {
   const wsc::HttpMessage &m = c->hs()->http.msg;
   if (result != wsc::HttpParser::kDone && m.status == 0)
@@ -368,34 +412,15 @@ void client_handle_response(wsc_conn_s *c, wsc::HttpParser::Result result, const
     return c->fail(WSC_EUNEXPECTED_RESPONSE, "Unexpected server response: " + std::to_string(m.status));
   }
   // RFC 6455 §4.1: the checks a client makes of the server's handshake.
-  const std::string *upgrade = m.find("Upgrade");
-  if (upgrade == nullptr || !wsc::iequals(*upgrade, "websocket"))
-    return c->fail(WSC_EBAD_RESPONSE, "Invalid Upgrade header");
-  const std::string *connection = m.find("Connection");
-  if (connection == nullptr || !wsc::list_has_token(*connection, "upgrade"))
-    return c->fail(WSC_EBAD_RESPONSE, "Invalid Connection header");
-  const std::string *accept = m.find("Sec-WebSocket-Accept");
-  if (accept == nullptr || *accept != wsc::websocket_accept(c->hs()->key))
-    return c->fail(WSC_EBAD_ACCEPT, "Invalid Sec-WebSocket-Accept header");
-  const std::string *protocol = m.find("Sec-WebSocket-Protocol");
-  if (protocol != nullptr) {
-    bool offered = false;
-    for (const auto &p : c->hs()->protocols) offered |= p == *protocol;
-    if (!offered)
-      return c->fail(WSC_EBAD_PROTOCOL, c->hs()->protocols.empty() ? "Server sent a subprotocol but none was requested"
-                                                                  : "Server sent an invalid subprotocol");
-    if (!c->strings.set(PackedStrings::kProtocol, *protocol)) return c->fail(WSC_ENOMEM, "out of memory");
-  } else if (!c->hs()->protocols.empty()) {
-    return c->fail(WSC_EBAD_PROTOCOL, "Server sent no subprotocol");
-  }
-  if (const std::string *ext = m.find("Sec-WebSocket-Extensions")) {
-    if (!c->cfg->pmd_configured) return c->fail(WSC_EBAD_EXTENSION, "Server indicated an extension that was not requested");
-    wsc::PmdAgreement agreed;
-    std::string why;
-    int rc = wsc::pmd_client_accept(*ext, c->cfg->pmd, &agreed, &why);
-    if (rc != 0) return c->fail(rc, why);
-    if (!c->pmd_start(agreed, *ext)) return c->fail(WSC_ENOMEM, "out of memory");
-  }
+  const std::string *protocol = nullptr, *ext = nullptr;
+  wsc::PmdAgreement agreed;
+  std::string why;
+  const wsc_deflate_options_t *offer = c->cfg->pmd_configured ? &c->cfg->pmd : nullptr;
+  int rc = wsc::check_upgrade_response(m, c->hs()->key, c->hs()->protocols, offer, &protocol, &ext, &agreed, &why);
+  if (rc != 0) return c->fail(rc, why);
+  if (protocol != nullptr && !c->strings.set(PackedStrings::kProtocol, *protocol))
+    return c->fail(WSC_ENOMEM, "out of memory");
+  if (ext != nullptr && !c->pmd_start(agreed, *ext)) return c->fail(WSC_ENOMEM, "out of memory");
   wsc_conn_event_t ev{};
   ev.type = WSC_EV_UPGRADE;
   ev.code = 101;

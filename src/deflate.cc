@@ -307,7 +307,9 @@ void Inflater::reset() {
 int Inflater::run(const uint8_t *in, size_t n, ByteBuffer &out, uint64_t limit) {
   z_.next_in = const_cast<Bytef *>(in);
   z_.avail_in = static_cast<uInt>(n);
-  while (z_.avail_in > 0) {
+  // Until the input is used up and zlib holds no more output: a call that filled the output
+  // buffer may have taken the last input byte with output still pending.
+  while (z_.avail_in > 0 || z_.avail_out == 0) {
     // Never produce more than the limit allows: the bomb stops at the limit (RFC 7692 §8.1).
     size_t allowed = limit ? static_cast<size_t>(limit) - out.size() : std::numeric_limits<size_t>::max();
     if (allowed == 0) {

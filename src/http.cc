@@ -158,6 +158,7 @@ int HttpParser::on_status(llhttp_t *p, const char *at, size_t n) {
 
 int HttpParser::on_header_field(llhttp_t *p, const char *at, size_t n) {
   auto *self = static_cast<HttpParser *>(p->data);
+  if (self->headers_done_) return 0;  // a trailer field: never merged into the head (RFC 7230 §4.1.2)
   if (!self->account(n)) return -1;
   if (self->msg.headers.empty() || self->in_value_) {
     if (self->msg.headers.size() >= self->max_headers_) {
@@ -173,6 +174,7 @@ int HttpParser::on_header_field(llhttp_t *p, const char *at, size_t n) {
 
 int HttpParser::on_header_value(llhttp_t *p, const char *at, size_t n) {
   auto *self = static_cast<HttpParser *>(p->data);
+  if (self->headers_done_) return 0;
   if (!self->account(n)) return -1;
   self->in_value_ = true;
   self->msg.headers.back().second.append(at, n);
@@ -181,6 +183,11 @@ int HttpParser::on_header_value(llhttp_t *p, const char *at, size_t n) {
 
 int HttpParser::on_headers_complete(llhttp_t *p) {
   auto *self = static_cast<HttpParser *>(p->data);
+  self->headers_done_ = true;
+  // A field name is a token: llhttp lets whitespace before the colon into it ("Host : x"), which
+  // RFC 7230 §3.2.4 says must be refused (a proxy may read the field differently).
+  for (const auto &h : self->msg.headers)
+    if (!is_token(h.first)) return -1;
   self->msg.major = llhttp_get_http_major(p);
   self->msg.minor = llhttp_get_http_minor(p);
   self->msg.upgrade = llhttp_get_upgrade(p) != 0;
@@ -232,7 +239,7 @@ void HttpParser::reset() {
   parser_.data = this;
   msg = HttpMessage();
   head_bytes_ = 0;
-  in_value_ = too_large_ = done_ = false;
+  in_value_ = too_large_ = headers_done_ = done_ = false;
   error_ = nullptr;
 }
 

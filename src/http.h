@@ -80,6 +80,7 @@ class HttpParser {
   size_t head_bytes_ = 0;
   bool in_value_ = false;
   bool too_large_ = false;
+  bool headers_done_ = false;  // what follows is a body, and a chunked body's trailer section
   bool done_ = false;
   const char *error_ = nullptr;
 };

@@ -11,6 +11,11 @@
 #include "wsc/error.h"
 
 namespace wsc {
+namespace {
+
+constexpr size_t kMaxReserve = 1u << 20;  // see on_data
+
+}  // namespace
 
 Receiver::Receiver(const ReceiverConfig &cfg, void *ctx) : cfg_(&cfg), ctx_(ctx), allow_rsv1_(cfg.allow_rsv1) {}
 
@@ -179,6 +184,7 @@ int Receiver::finish_header(const uint8_t *ext) {
       in_message_ = true;
       msg_opcode_ = opcode_;
       utf8_.reset();
+      msg_out_ = 0;
     }
     fragments_ = fragments;
     msg_wire_ = wire_so_far + len;
@@ -229,7 +235,13 @@ int Receiver::on_data(uint8_t *chunk, size_t n, bool whole, uint64_t at) {
   if (inflate || in_place) unmask(chunk, n, at);  // used from where it is
   if (inflate) {
     size_t before = msg_.size();
-    rc = filter_->process(chunk, n, last, msg_, cfg_->max_message);
+    // The message limit counts the filter's output; without assembly, frames delivered before
+    // this one used msg_out_ of it (when none is left, any output is too much: limit 1, checked).
+    uint64_t limit = cfg_->max_message;
+    const bool spent = limit != 0 && !cfg_->assemble && msg_out_ >= limit;
+    if (limit != 0 && !cfg_->assemble) limit = spent ? 1 : limit - msg_out_;
+    rc = filter_->process(chunk, n, last, msg_, limit);
+    if (rc == 0 && spent && msg_.size() > before) rc = WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH;
     if (rc != 0) return fail(rc, wsc_strerror(rc));
     if ((rc = check_text(msg_.data() + before, msg_.size() - before, last)) != 0) return rc;
     return frame_end ? deliver_buffered() : 0;
@@ -251,10 +263,17 @@ int Receiver::on_data(uint8_t *chunk, size_t n, bool whole, uint64_t at) {
   const size_t bound = cfg_->max_message != 0 && cfg_->max_message < std::numeric_limits<size_t>::max()
                            ? static_cast<size_t>(cfg_->max_message)
                            : std::numeric_limits<size_t>::max();
-  // Room for the rest of this frame at once: its length passed the limits in finish_header.
+  // Room for the rest of this frame at once: its length passed the limits in finish_header. A
+  // frame longer than kMaxReserve gets that much beyond the bytes in hand, doubling up to its
+  // end as they arrive: an announced length alone (unbounded without a message limit) is never
+  // allocated.
+  const size_t ahead = remaining_ < kMaxReserve ? static_cast<size_t>(remaining_) : kMaxReserve;
+  size_t grow_to = bound;
+  if (frame_len_ > kMaxReserve && msg_.size() + n + remaining_ < grow_to)
+    grow_to = static_cast<size_t>(msg_.size() + n + remaining_);
   if (msg_.capacity() == 0 && cfg_->pool != nullptr && n + remaining_ >= BufferPool::kMinPooled)
     cfg_->pool->take(msg_, n + static_cast<size_t>(remaining_));
-  if (!msg_.reserve_extra(n + static_cast<size_t>(remaining_), bound)) return fail(WSC_ENOMEM, "out of memory");
+  if (!msg_.reserve_extra(n + ahead, grow_to)) return fail(WSC_ENOMEM, "out of memory");
   // Copied and unmasked in one pass, then checked where it landed.
   if (masked_)
     mask_bytes(msg_.tail(), chunk, n, key_, at);
@@ -270,6 +289,7 @@ int Receiver::deliver_buffered() {
   if (!cfg_->assemble) {
     uint32_t flags = message_flags() | (fin_ ? WSC_FRAME_FIN : 0u) | (fragments_ > 1 ? WSC_FRAME_CONTINUATION : 0u);
     frame_done();
+    msg_out_ += msg_.size();
     emit(WSC_PARSER_FRAGMENT, op, flags, msg_.data(), msg_.size());
     release_message();
     return 0;

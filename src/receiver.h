@@ -130,6 +130,7 @@ class Receiver {
   uint8_t ctrl_len_ = 0;
   uint32_t fragments_ = 0;
   uint64_t msg_wire_ = 0;
+  uint64_t msg_out_ = 0;  // NO_ASSEMBLE: what the filter made of the message's earlier frames
   Utf8Validator utf8_;
   int error_ = 0;
   ByteBuffer msg_;

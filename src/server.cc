@@ -8,6 +8,7 @@
 #include <new>
 
 #include "framing.h"
+#include "handshake.h"
 #include "net.h"
 #include "last_error.h"
 #include "options.h"
@@ -158,6 +159,76 @@ void accept_request(wsc_conn_s *c, wsc_request_s *req, const std::string &rest) 
 
 }  // namespace
 
+// RFC 6454 §6.2: an origin serializes as scheme "://" host [":" port]. Two name the same origin
+// when they match with scheme and host lower-cased and a scheme's default port dropped.
+static std::string origin_key(std::string_view origin) {
+  std::string k(origin);
+  for (char &ch : k) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+  auto drop = [&k](std::string_view scheme, std::string_view port) {
+    if (k.size() > scheme.size() + port.size() && k.compare(0, scheme.size(), scheme) == 0 &&
+        k.compare(k.size() - port.size(), port.size(), port) == 0)
+      k.resize(k.size() - port.size());
+  };
+  drop("http://", ":80");
+  drop("ws://", ":80");
+  drop("https://", ":443");
+  drop("wss://", ":443");
+  return k;
+}
+
+static bool origin_listed(const std::string *origin, const std::vector<std::string> &keys, bool allow_none) {
+  if (origin == nullptr) return allow_none;
+  const std::string key = origin_key(*origin);
+  for (const auto &k : keys)
+    if (k == key) return true;
+  return false;
+}
+
+unsigned wsc::check_upgrade_request(const HttpMessage &m, std::string_view path, std::string_view required_path,
+                                    std::vector<std::string> *protocols, const char **why) {
+  auto refuse = [why](unsigned status, const char *message) {
+    *why = message;
+    return status;
+  };
+  const std::string *upgrade = m.find("Upgrade");
+  if (upgrade == nullptr) return refuse(426, "Upgrade Required");  // plain HTTP (see server_handle_request)
+  if (m.method != "GET") return refuse(405, "Invalid HTTP method");
+  if (m.major < 1 || (m.major == 1 && m.minor < 1)) return refuse(505, "Invalid HTTP version");
+  // Headers that come once (RFC 7230 §5.4, RFC 6455 §11.3.1, §11.3.5): a second value must not
+  // be one that something in front of the server reads while the checks below read the first.
+  static const char *const kOnce[][2] = {{"Host", "Duplicate Host header"},
+                                         {"Upgrade", "Duplicate Upgrade header"},
+                                         {"Sec-WebSocket-Key", "Duplicate Sec-WebSocket-Key header"},
+                                         {"Sec-WebSocket-Version", "Duplicate Sec-WebSocket-Version header"}};
+  for (const auto &once : kOnce) {
+    size_t n = 0;
+    for (const auto &h : m.headers) n += iequals(h.first, once[0]) ? 1 : 0;
+    if (n > 1) return refuse(400, once[1]);
+  }
+  if (!iequals(*upgrade, "websocket")) return refuse(400, "Invalid Upgrade header");
+  // Connection is a list, which may be split over several lines (RFC 7230 §3.2.2).
+  bool connection_upgrade = false;
+  for (const auto &h : m.headers)
+    connection_upgrade |= iequals(h.first, "Connection") && list_has_token(h.second, "upgrade");
+  if (!connection_upgrade) return refuse(400, "Invalid Connection header");
+  if (m.find("Host") == nullptr) return refuse(400, "Missing Host header");
+  const std::string *key = m.find("Sec-WebSocket-Key");
+  if (key == nullptr || !websocket_key_valid(*key)) return refuse(400, "Missing or invalid Sec-WebSocket-Key header");
+  const std::string *version = m.find("Sec-WebSocket-Version");
+  if (version == nullptr || *version != "13") return refuse(426, "Missing or invalid Sec-WebSocket-Version header");
+  if (!required_path.empty() && path != required_path) return refuse(400, "Invalid path");
+  for (const auto &h : m.headers) {
+    if (!iequals(h.first, "Sec-WebSocket-Protocol")) continue;
+    for (const auto &p : split_list(h.second)) {
+      bool dup = false;
+      for (const auto &q : *protocols) dup |= q == p;
+      if (!is_token(p) || dup) return refuse(400, "Invalid Sec-WebSocket-Protocol header");
+      protocols->push_back(p);
+    }
+  }
+  return 0;
+}
+
 void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest) {
   c->stop_timer();
   if (result == wsc::HttpParser::kTooLarge) return client_error(c, nullptr, 431, "Request header fields too large");
@@ -188,30 +259,21 @@ void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const 
     return respond_and_close(c, 426, "", {{"Upgrade", "websocket"}}, "Upgrade Required");
   }
   // RFC 6455 §4.2.1: the checks of an opening handshake request, each with its own answer.
-  if (m.method != "GET") return client_error(c, req, 405, "Invalid HTTP method");
-  if (m.major < 1 || (m.major == 1 && m.minor < 1)) return client_error(c, req, 505, "Invalid HTTP version");
-  if (!wsc::iequals(*upgrade, "websocket")) return client_error(c, req, 400, "Invalid Upgrade header");
-  const std::string *connection = m.find("Connection");
-  if (connection == nullptr || !wsc::list_has_token(*connection, "upgrade"))
-    return client_error(c, req, 400, "Invalid Connection header");
-  if (m.find("Host") == nullptr) return client_error(c, req, 400, "Missing Host header");
-  const std::string *key = m.find("Sec-WebSocket-Key");
-  if (key == nullptr || !wsc::websocket_key_valid(*key))
-    return client_error(c, req, 400, "Missing or invalid Sec-WebSocket-Key header");
-  const std::string *version = m.find("Sec-WebSocket-Version");
-  if (version == nullptr || *version != "13")
-    return client_error(c, req, 426, "Missing or invalid Sec-WebSocket-Version header",
-                        {{"Sec-WebSocket-Version", "13"}});
-  if (!c->server()->path.empty() && req->path != c->server()->path) return client_error(c, req, 400, "Invalid path");
-  for (const auto &h : m.headers) {
-    if (!wsc::iequals(h.first, "Sec-WebSocket-Protocol")) continue;
-    for (const auto &p : wsc::split_list(h.second)) {
-      bool dup = false;
-      for (const auto &q : req->protocols) dup |= q == p;
-      if (!wsc::is_token(p) || dup) return client_error(c, req, 400, "Invalid Sec-WebSocket-Protocol header");
-      req->protocols.push_back(p);
+  const char *why = nullptr;
+  if (unsigned status = wsc::check_upgrade_request(m, req->path, c->server()->path, &req->protocols, &why)) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (status == 405) headers.emplace_back("Allow", "GET");  // RFC 7231 §6.5.5
+    if (status == 426) {  // RFC 6455 §4.4; RFC 7231 §6.5.15: a 426 names the protocol to upgrade to
+      headers.emplace_back("Upgrade", "websocket");
+      headers.emplace_back("Sec-WebSocket-Version", "13");
     }
+    return client_error(c, req, status, why, std::move(headers));
   }
+
+  // RFC 6455 §10.2: a server that only browsers of some sites may use checks their Origin.
+  const wsc_server_s *srv = c->server();
+  if (srv->check_origin && !origin_listed(m.find("Origin"), srv->origins, srv->allow_no_origin))
+    return client_error(c, req, 403, "Origin not allowed");
 
   if (c->server()->opts.flags & WSC_SERVER_HANDLE_REQUESTS) {
     wsc_server_event_t ev{};
@@ -287,7 +349,13 @@ void start_server_conn(wsc_server_s *srv, wsc_conn_s *c, const wsc_adopt_request
   c->start_timer(timeout, [](wsc_conn_s *conn) {
     if (conn->tls() && !conn->tls()->handshake_done())  // no HTTP answer without TLS
       return server_tls_failed(conn, WSC_EHANDSHAKE_TIMEOUT, "TLS handshake timed out");
-    respond_and_close(conn, 408, "", {}, "Request Timeout");
+    wsc_server_event_t ev{};  // a request that did not arrive in time failed too: CLIENT_ERROR
+    ev.type = WSC_SERVER_CLIENT_ERROR;
+    ev.error = WSC_EHANDSHAKE_TIMEOUT;
+    ev.code = 408;
+    ev.message = "Request Timeout";
+    conn->server()->emit(ev);
+    if (!conn->finishing) respond_and_close(conn, 408, "", {}, "Request Timeout");
   });
 }
 
@@ -418,7 +486,17 @@ int wsc_server_new(wsc_server_t **out, wsc_loop_t *loop, const wsc_server_option
   if (o.host) srv->host = o.host;
   if (o.unix_path) srv->unix_path = o.unix_path;
   if (o.path) srv->path = o.path;
+  if (o.origin_count > 0 && o.origins == nullptr) {
+    delete srv;
+    return wsc::set_last_error(WSC_EINVAL, "origin_count without origins");
+  }
+  srv->check_origin = o.origin_count > 0;
+  for (size_t i = 0; i < o.origin_count; ++i) {
+    if (o.origins[i] == nullptr) srv->allow_no_origin = true;
+    else srv->origins.push_back(origin_key(o.origins[i]));
+  }
   srv->opts.host = srv->opts.unix_path = srv->opts.path = nullptr;
+  srv->opts.origins = nullptr;
   srv->opts.conn = nullptr;
   srv->opts.tls = nullptr;
   srv->tls = std::move(tls);
@@ -577,6 +655,16 @@ const char *wsc_request_header_value(const wsc_request_t *req, const char *name)
 }
 
 const char *wsc_request_origin(const wsc_request_t *req) { return wsc_request_header_value(req, "Origin"); }
+int wsc_request_origin_allowed(const wsc_request_t *req, const char *const *origins, size_t count) {
+  if (req == nullptr || (origins == nullptr && count > 0)) return 0;
+  std::vector<std::string> keys;
+  bool allow_none = false;
+  for (size_t i = 0; i < count; ++i) {
+    if (origins[i] == nullptr) allow_none = true;
+    else keys.push_back(origin_key(origins[i]));
+  }
+  return origin_listed(req->msg->find("Origin"), keys, allow_none) ? 1 : 0;
+}
 size_t wsc_request_protocol_count(const wsc_request_t *req) { return req ? req->protocols.size() : 0; }
 const char *wsc_request_protocol(const wsc_request_t *req, size_t index) {
   return req && index < req->protocols.size() ? req->protocols[index].c_str() : nullptr;

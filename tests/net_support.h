@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -20,6 +21,13 @@
 #include "wsc/wsc.h"
 
 namespace wsc_test {
+
+// Bounds on how long a call may take are multiplied by WSC_TEST_TIME_SCALE (tools/valgrind.sh
+// sets it: memcheck runs code ~20x slower).
+inline double time_scale() {
+  const char *s = std::getenv("WSC_TEST_TIME_SCALE");
+  return s && std::atof(s) > 0 ? std::atof(s) : 1.0;
+}
 
 // A loop for one test. Every test ends with close_clean(): nothing left open, loop freed.
 class TestLoop {
@@ -35,7 +43,7 @@ class TestLoop {
     uv_timer_t tick;
     uv_timer_init(uv, &tick);
     uv_timer_start(&tick, [](uv_timer_t *) {}, 5, 5);  // keeps RUN_ONCE from blocking for long
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_ms * time_scale()));
     bool ok = done();
     while (!ok && std::chrono::steady_clock::now() < deadline) {
       wsc_loop_run(loop, WSC_RUN_ONCE);

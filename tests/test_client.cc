@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "fuzz/replay.h"
 #include "http.h"
 #include "net_support.h"
 
@@ -548,3 +549,7 @@ TEST(Client, NoReconnectAfterANormalCloseOrOnceAttemptsRunOut) {
   EXPECT_EQ(refused.events.count("error WSC_ECONNREFUSED"), 4u) << "the first attempt and three more";
   t.close_clean();
 }
+
+// tests/fuzz: the `response` target (response parsing and the 101 checks) over its seed corpus and
+// the inputs of the crashes it found, checked as libFuzzer checks them.
+TEST(Client, FuzzCorpusAndRegressionsReplay) { EXPECT_GT(wsc_fuzz::replay("response", wsc_fuzz::response), 0u); }

@@ -1,6 +1,7 @@
 // HTTP for the opening handshake (src/http.cc): llhttp with limits, and the header helpers.
 #include <gtest/gtest.h>
 
+#include "fuzz/replay.h"
 #include "http.h"
 #include "support.h"
 
@@ -104,3 +105,21 @@ TEST(Http, ResponsesWithAndWithoutUpgrade) {
   EXPECT_EQ(r.finish(), wsc::HttpParser::kDone);
   EXPECT_EQ(r.msg.body, "body") << "the body is kept up to its bound";
 }
+
+TEST(Http, TrailersAreNotMergedIntoTheHead) {
+  // RFC 7230 §4.1.2: a chunked body's trailer fields are not header fields; a trailer Location
+  // must not steer a redirect (found by tests/fuzz, response target).
+  const std::string r =
+      "HTTP/1.1 302 Found\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nnope\r\n0\r\nLocation: ws://elsewhere/\r\n\r\n";
+  wsc::HttpParser p(wsc::HttpParser::kResponse, 100, 16384, 1024);
+  size_t used;
+  EXPECT_EQ(p.feed(r.data(), r.size(), &used), wsc::HttpParser::kDone);
+  EXPECT_EQ(used, r.size());
+  EXPECT_EQ(p.msg.find("Location"), nullptr);
+  EXPECT_EQ(p.msg.headers.size(), 1u);
+  EXPECT_EQ(p.msg.body, "nope");
+}
+
+// tests/fuzz: the `extensions` target (the header-value parsers) over its seed corpus and the
+// inputs of the crashes it found, checked as libFuzzer checks them.
+TEST(Http, FuzzCorpusAndRegressionsReplay) { EXPECT_GT(wsc_fuzz::replay("extensions", wsc_fuzz::extensions), 0u); }

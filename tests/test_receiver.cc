@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "fuzz/replay.h"
 #include "receiver.h"
 #include "support.h"
 
@@ -313,6 +314,23 @@ TEST(Receiver, LargeBufferedMessagesAreReleasedAfterDelivery) {
   EXPECT_EQ(rx.heap_bytes(), 0u);
 }
 
+TEST(Receiver, AnAnnouncedLengthIsNotAllocatedBeforeItsBytesArrive) {
+  // A header alone may announce up to 2^63 bytes; without a message limit the receiver used to
+  // ask for all of it at once (found by tests/fuzz, frames target).
+  for (uint64_t limit : {uint64_t{0}, uint64_t{WSC_DEFAULT_MAX_MESSAGE_SIZE}}) {
+    wsc::ReceiverConfig cfg;
+    cfg.max_message = limit;
+    Recorder rec;
+    cfg.sink = &Recorder::sink;
+    wsc::Receiver rx(cfg, &rec);
+    Bytes data = build_frame("82 mask len=" + std::to_string(limit ? limit : uint64_t{1} << 40) + " 100*61");
+    size_t used;
+    ASSERT_EQ(rx.feed(data.data(), data.size(), &used), 0);
+    EXPECT_TRUE(rec.events.empty());
+    EXPECT_LE(rx.heap_bytes(), 2u << 20) << "limit " << limit;
+  }
+}
+
 // ---- pause -------------------------------------------------------------------------------------
 
 TEST(Receiver, PauseStopsAfterTheCurrentEvent) {
@@ -428,6 +446,43 @@ TEST(Receiver, FilterOutputIsBoundedByTheMessageLimit) {
   EXPECT_EQ(ext.resets, 1);
 }
 
+TEST(Receiver, FilterOutputIsBoundedAcrossTheFragmentsOfAMessage) {
+  // Without assembly each frame is delivered alone, but the message limit counts the output of
+  // the whole message, as it counts uncompressed fragments (found by tests/fuzz, frames target).
+  struct Case {
+    std::vector<const char *> frames;
+    size_t events;
+    bool fails;
+  };
+  const Case cases[] = {
+      {{"41 mask 28 28", "00 mask 28", "80 mask 00"}, 2, true},  // 80 + 40 bytes: past 100
+      {{"41 mask 32 32", "80 mask 00"}, 2, false},               // 100 bytes, then nothing more
+      {{"41 mask 32 32", "80 mask 01"}, 2, true},                // one byte past the limit
+  };
+  for (const Case &c : cases) {
+    for (Split how : {Split::kWhole, Split::kBytewise, Split::kRandom}) {
+      wsc::ReceiverConfig cfg;
+      cfg.allow_rsv1 = true;
+      cfg.assemble = false;
+      cfg.max_message = 100;
+      Expand ext;
+      Recorder rec;
+      cfg.sink = &Recorder::sink;
+      wsc::Receiver rx(cfg, &rec);
+      rx.set_filter(&ext);
+      Bytes data;
+      for (const char *f : c.frames) {
+        Bytes b = build_frame(f);
+        data.insert(data.end(), b.begin(), b.end());
+      }
+      int rc = feed_split(data, how, 3, [&](uint8_t *p, size_t n, size_t *u) { return rx.feed(p, n, u); });
+      EXPECT_EQ(rc, c.fails ? WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH : 0) << c.frames[0];
+      ASSERT_EQ(rec.events.size(), c.events) << c.frames[0];
+      EXPECT_EQ(rec.events.back() == "error WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH 1009", c.fails) << rec.events.back();
+    }
+  }
+}
+
 TEST(Receiver, FilterOutputIsUtf8Checked) {
   wsc::ReceiverConfig cfg;
   cfg.allow_rsv1 = true;
@@ -478,3 +533,7 @@ TEST(Receiver, FuzzedInputGivesTheSameEventsHoweverItIsSplit) {
 }
 
 }  // namespace
+
+// tests/fuzz: the `frames` target (the frame parser and the inflating receiver) over its seed
+// corpus and the inputs of the crashes it found, checked as libFuzzer checks them.
+TEST(Receiver, FuzzCorpusAndRegressionsReplay) { EXPECT_GT(wsc_fuzz::replay("frames", wsc_fuzz::frames), 0u); }

@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "fuzz/replay.h"
 #include "net_support.h"
 
 using namespace wsc_test;
@@ -154,6 +155,64 @@ TEST(Server, EveryHandshakeRejectionHasItsStatus) {
   EXPECT_EQ(s.client_errors.size(), sizeof cases / sizeof cases[0] - 1) << "every failure but plain HTTP is a client error";
   EXPECT_TRUE(s.conns.empty());
   s.close();
+  t.close_clean();
+}
+
+TEST(Server, OriginsOutsideTheListGet403BeforeAnyCallback) {
+  TestLoop t;
+  const char *allowed[] = {"https://App.Example.com", nullptr};  // NULL: clients without Origin
+  wsc_server_options_t so = WSC_SERVER_OPTIONS_INIT;
+  so.flags = WSC_SERVER_HANDLE_REQUESTS;
+  so.origins = allowed;
+  so.origin_count = 2;
+  Server s(t, so);
+  int requests = 0;
+  const char *other_list[] = {"http://localhost:8080"};
+  s.on_request = [&](wsc_request_t *req) {
+    ++requests;
+    // The helper for a callback's own check: the same comparison, on another list.
+    EXPECT_EQ(wsc_request_origin_allowed(req, other_list, 1), 0);
+    EXPECT_EQ(wsc_request_origin_allowed(req, allowed, 2), 1);
+  };
+  auto status_of = [&](const std::string &bytes) {  // the status line, then the client leaves
+    std::string head;
+    RawPeer peer(s.port, [&](int fd) {
+      send_all(fd, bytes);
+      head = read_until(fd, "\r\n\r\n");
+    });
+    t.run_until([&] { return peer.done.load(); }, 10000);
+    return status_line(head);
+  };
+  EXPECT_EQ(status_of(request("GET / HTTP/1.1", {{"Origin", "https://app.example.com"}})), "HTTP/1.1 101 Switching Protocols");
+  EXPECT_EQ(status_of(request("GET / HTTP/1.1", {{"Origin", "HTTPS://APP.EXAMPLE.COM:443"}})), "HTTP/1.1 101 Switching Protocols");
+  EXPECT_EQ(status_of(request("GET / HTTP/1.1")), "HTTP/1.1 101 Switching Protocols");
+  EXPECT_EQ(requests, 3);
+  for (const char *o : {"https://evil.example", "http://app.example.com", "https://app.example.com:8443", "null",
+                        "https://app.example.com.evil.example"})
+    EXPECT_EQ(status_of(request("GET / HTTP/1.1", {{"Origin", o}})), "HTTP/1.1 403 Forbidden") << o;
+  EXPECT_EQ(requests, 3) << "a refused origin never reaches the callback";
+  EXPECT_EQ(s.client_errors.size(), 5u);
+  EXPECT_EQ(s.client_errors.back(), "403 Origin not allowed");
+  s.close();
+
+  // Without a NULL entry, a request without Origin is refused too; a default port may be named.
+  const char *strict[] = {"http://localhost"};
+  so.flags = 0;
+  so.origins = strict;
+  so.origin_count = 1;
+  Server s2(t, so);
+  EXPECT_EQ(s2.exchange(request("GET / HTTP/1.1")).substr(0, 22), "HTTP/1.1 403 Forbidden");
+  std::string head;
+  RawPeer peer(s2.port, [&](int fd) {
+    send_all(fd, request("GET / HTTP/1.1", {{"Origin", "http://localhost:80"}}));
+    head = read_until(fd, "\r\n\r\n");
+  });
+  t.run_until([&] { return peer.done.load(); }, 10000);
+  EXPECT_EQ(status_line(head), "HTTP/1.1 101 Switching Protocols");
+  s2.close();
+  so.origins = nullptr;  // a count without a list
+  wsc_server_t *bad = nullptr;
+  EXPECT_EQ(wsc_server_new(&bad, t.loop, &so, Server::on_event, nullptr), WSC_EINVAL);
   t.close_clean();
 }
 
@@ -652,3 +711,7 @@ TEST(Server, NativeTcpKeepaliveIsSetOnTheSocket) {
   s.close();
   t.close_clean();
 }
+
+// tests/fuzz: the `request` target (request parsing and validation) over its seed corpus and the
+// inputs of the crashes it found, checked as libFuzzer checks them.
+TEST(Server, FuzzCorpusAndRegressionsReplay) { EXPECT_GT(wsc_fuzz::replay("request", wsc_fuzz::request), 0u); }

@@ -42,10 +42,16 @@ typedef struct wsc_server_options_s {
   const wsc_conn_options_t *conn; /* options of accepted connections; NULL: defaults */
   const wsc_tls_options_t *tls;   /* serve wss://: certificate and key (required), SNI
                                      certificates, client certificates; NULL: cleartext */
+  /* Browsers' cross-site requests (RFC 6455 §10.2): with origin_count > 0, a request whose
+   * Origin is not in origins is answered 403 before any callback; a NULL entry admits requests
+   * without an Origin header (clients that are not browsers). Copied at creation. Compared as
+   * wsc_request_origin_allowed() does. */
+  const char *const *origins;
+  size_t origin_count;
 } wsc_server_options_t;
 
 #define WSC_SERVER_OPTIONS_INIT \
-  { sizeof(wsc_server_options_t), 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }
+  { sizeof(wsc_server_options_t), 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0 }
 
 WSC_EXTERN int wsc_server_options_init(wsc_server_options_t *opts, size_t size);
 
@@ -152,6 +158,11 @@ WSC_EXTERN int wsc_request_header(const wsc_request_t *req, size_t index, wsc_he
 /* The value of the first header with this name (case-insensitive), or NULL. */
 WSC_EXTERN const char *wsc_request_header_value(const wsc_request_t *req, const char *name);
 WSC_EXTERN const char *wsc_request_origin(const wsc_request_t *req); /* NULL when absent */
+/* 1 if the request's Origin is one of the count origins ("https://example.com",
+ * "http://localhost:8080"; scheme and host compared case-insensitively, a default port ignored),
+ * or the request has no Origin and one entry is NULL; else 0. For a server that serves browsers:
+ * any page can open a WebSocket to it, and cookies go along (cross-site WebSocket hijacking). */
+WSC_EXTERN int wsc_request_origin_allowed(const wsc_request_t *req, const char *const *origins, size_t count);
 WSC_EXTERN size_t wsc_request_protocol_count(const wsc_request_t *req);
 WSC_EXTERN const char *wsc_request_protocol(const wsc_request_t *req, size_t index);
 WSC_EXTERN const char *wsc_request_extensions(const wsc_request_t *req); /* raw header, or NULL */

@@ -110,7 +110,8 @@ class ServerOptions(Structure):
     _fields_ = [("size", c_uint32), ("flags", c_uint32), ("host", c_char_p), ("unix_path", c_char_p),
                 ("path", c_char_p), ("port", c_uint32), ("backlog", c_int32), ("max_headers", c_uint32),
                 ("max_header_bytes", c_uint32), ("handshake_timeout_ms", c_uint32), ("reserved_", c_uint32),
-                ("conn", POINTER(ConnOptions)), ("tls", POINTER(TlsOptions))]
+                ("conn", POINTER(ConnOptions)), ("tls", POINTER(TlsOptions)),
+                ("origins", POINTER(c_char_p)), ("origin_count", c_size_t)]
 
 
 class ConnEvent(Structure):
