@@ -11,6 +11,7 @@ packages=(
   python3-pip python3-setuptools python3-wheel   # pip install of the Python binding (tested offline)
   python3-websocket                              # websocket-client: the blocking API's benchmark peer
   binutils                                       # nm, for the exported-symbols check
+  clang libclang-rt-14-dev valgrind              # libFuzzer (tests/fuzz); memcheck (tools/valgrind.sh)
   openssl ca-certificates                        # test certificates (tests/tls/make_certs.sh); the system CA store
   libwebsockets-dev libboost-dev                 # benchmark peers (bench/servers)
 )
