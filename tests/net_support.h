@@ -74,6 +74,27 @@ class TestLoop {
   wsc_loop_t *loop = nullptr;
 };
 
+// Client options for handshake tests: offering the subprotocol "chat" or not, and
+// permessage-deflate or not. Not copyable: the options point into it.
+struct HandshakeOptions {
+  HandshakeOptions(bool offer_protocol, bool no_deflate) {
+    if (offer_protocol) {
+      options.protocols = protocols;
+      options.nprotocols = 1;
+    }
+    off.flags = WSC_DEFLATE_DISABLE;
+    conn.deflate = &off;
+    if (no_deflate) options.conn = &conn;
+  }
+  HandshakeOptions(const HandshakeOptions &) = delete;
+  HandshakeOptions &operator=(const HandshakeOptions &) = delete;
+
+  const char *protocols[1] = {"chat"};
+  wsc_deflate_options_t off = WSC_DEFLATE_OPTIONS_INIT;
+  wsc_conn_options_t conn = WSC_CONN_OPTIONS_INIT;
+  wsc_client_options_t options = WSC_CLIENT_OPTIONS_INIT;
+};
+
 // Server and connection events as text lines, for assertions.
 struct Events {
   std::vector<std::string> log;
@@ -112,17 +133,22 @@ inline std::string describe_conn_event(const wsc_conn_event_t &ev) {
   return "?";
 }
 
+// Connects the socket fd to 127.0.0.1:port; true once connected.
+inline bool connect_loopback(int fd, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+}
+
 // A blocking TCP peer on its own thread: it runs `script` with a connected socket.
 class RawPeer {
  public:
   RawPeer(int port, std::function<void(int fd)> script) {
     thread_ = std::thread([this, port, script] {
       int fd = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(port));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0) script(fd);
+      if (connect_loopback(fd, port)) script(fd);
       close(fd);
       done = true;
     });
@@ -175,9 +201,10 @@ inline std::string read_until(int fd, const std::string &marker) {
   return out;
 }
 
-// A listening socket on 127.0.0.1 with an ephemeral port (non-blocking: polled while a loop runs).
-inline int listen_loopback(int *port, int backlog = 4) {
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+// A listening socket on 127.0.0.1 with an ephemeral port (non-blocking, polled while a loop runs,
+// unless `blocking`).
+inline int listen_loopback(int *port, int backlog = 4, bool blocking = false) {
+  int lfd = socket(AF_INET, blocking ? SOCK_STREAM : SOCK_STREAM | SOCK_NONBLOCK, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

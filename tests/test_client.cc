@@ -222,18 +222,8 @@ TEST(Client, EveryInvalidHandshakeAnswerFails) {
   };
   for (const auto &c : cases) {
     TestLoop t;
-    wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
-    const char *protocols[] = {"chat"};
-    if (c.offer_protocol) {
-      o.protocols = protocols;
-      o.nprotocols = 1;
-    }
-    wsc_deflate_options_t off = WSC_DEFLATE_OPTIONS_INIT;
-    off.flags = WSC_DEFLATE_DISABLE;
-    wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
-    co.deflate = &off;
-    if (c.no_deflate) o.conn = &co;
-    auto log = run_against(t, c.answer, &o);
+    HandshakeOptions o(c.offer_protocol, c.no_deflate);
+    auto log = run_against(t, c.answer, &o.options);
     ASSERT_EQ(log.size(), 2u) << c.name;
     EXPECT_EQ(log[0].rfind(c.error, 0), 0u) << c.name << ": " << log[0];
     EXPECT_EQ(log[1], "close 1006  unclean") << c.name;

@@ -408,42 +408,53 @@ class Expand : public wsc::MessageFilter {
   int messages = 0, resets = 0;
 };
 
+// A receiver with the Expand filter that records its events; `cfg` sets the rest (RSV1 is allowed).
+struct ExpandingReceiver {
+  explicit ExpandingReceiver(const wsc::ReceiverConfig &c = {}) : cfg(with_expand(c)), rx(cfg, &rec) {
+    rx.set_filter(&ext);
+  }
+  static wsc::ReceiverConfig with_expand(wsc::ReceiverConfig c) {
+    c.allow_rsv1 = true;
+    c.sink = &Recorder::sink;
+    return c;
+  }
+  wsc::ReceiverConfig cfg;  // rx keeps a pointer to it
+  Expand ext;
+  Recorder rec;
+  wsc::Receiver rx;
+};
+
+// The frames of `specs` (build_frame's), one after the other.
+Bytes build_frames(const std::vector<const char *> &specs) {
+  Bytes data;
+  for (const char *f : specs) {
+    Bytes b = build_frame(f);
+    data.insert(data.end(), b.begin(), b.end());
+  }
+  return data;
+}
+
 TEST(Receiver, FilterTransformsRsv1MessagesOnly) {
   for (Split how : {Split::kWhole, Split::kBytewise, Split::kRandom}) {
-    wsc::ReceiverConfig cfg;
-    cfg.allow_rsv1 = true;
-    Expand ext;
-    Recorder rec;
-    cfg.sink = &Recorder::sink;
-  wsc::Receiver rx(cfg, &rec);
-    rx.set_filter(&ext);
-    Bytes data = build_frame("41 mask 02 03");
-    for (const char *f : {"89 mask \"p\"", "80 mask 01", "82 mask 05"}) {
-      Bytes b = build_frame(f);
-      data.insert(data.end(), b.begin(), b.end());
-    }
-    ASSERT_EQ(feed_split(data, how, 7, [&](uint8_t *p, size_t n, size_t *u) { return rx.feed(p, n, u); }), 0);
-    EXPECT_EQ(rec.events, (std::vector<std::string>{"ping 70", "message text rsv1 " + hex(Bytes(6, 'x')),
-                                                    "message binary 05"}));
-    EXPECT_EQ(ext.messages, 1);
+    ExpandingReceiver r;
+    Bytes data = build_frames({"41 mask 02 03", "89 mask \"p\"", "80 mask 01", "82 mask 05"});
+    ASSERT_EQ(feed_split(data, how, 7, [&](uint8_t *p, size_t n, size_t *u) { return r.rx.feed(p, n, u); }), 0);
+    EXPECT_EQ(r.rec.events, (std::vector<std::string>{"ping 70", "message text rsv1 " + hex(Bytes(6, 'x')),
+                                                      "message binary 05"}));
+    EXPECT_EQ(r.ext.messages, 1);
   }
 }
 
 TEST(Receiver, FilterOutputIsBoundedByTheMessageLimit) {
   wsc::ReceiverConfig cfg;
-  cfg.allow_rsv1 = true;
   cfg.max_message = 100;
-  Expand ext;
-  Recorder rec;
-  cfg.sink = &Recorder::sink;
-  wsc::Receiver rx(cfg, &rec);
-  rx.set_filter(&ext);
+  ExpandingReceiver r(cfg);
   Bytes data = build_frame("c2 mask 60 60");  // 2 wire bytes that expand to 192
   size_t used;
-  EXPECT_EQ(rx.feed(data.data(), data.size(), &used), WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH);
-  EXPECT_EQ(rec.events, (std::vector<std::string>{"error WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH 1009"}));
-  EXPECT_LE(rx.heap_bytes(), 100u);
-  EXPECT_EQ(ext.resets, 1);
+  EXPECT_EQ(r.rx.feed(data.data(), data.size(), &used), WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH);
+  EXPECT_EQ(r.rec.events, (std::vector<std::string>{"error WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH 1009"}));
+  EXPECT_LE(r.rx.heap_bytes(), 100u);
+  EXPECT_EQ(r.ext.resets, 1);
 }
 
 TEST(Receiver, FilterOutputIsBoundedAcrossTheFragmentsOfAMessage) {
@@ -462,23 +473,14 @@ TEST(Receiver, FilterOutputIsBoundedAcrossTheFragmentsOfAMessage) {
   for (const Case &c : cases) {
     for (Split how : {Split::kWhole, Split::kBytewise, Split::kRandom}) {
       wsc::ReceiverConfig cfg;
-      cfg.allow_rsv1 = true;
       cfg.assemble = false;
       cfg.max_message = 100;
-      Expand ext;
-      Recorder rec;
-      cfg.sink = &Recorder::sink;
-      wsc::Receiver rx(cfg, &rec);
-      rx.set_filter(&ext);
-      Bytes data;
-      for (const char *f : c.frames) {
-        Bytes b = build_frame(f);
-        data.insert(data.end(), b.begin(), b.end());
-      }
-      int rc = feed_split(data, how, 3, [&](uint8_t *p, size_t n, size_t *u) { return rx.feed(p, n, u); });
+      ExpandingReceiver r(cfg);
+      Bytes data = build_frames(c.frames);
+      int rc = feed_split(data, how, 3, [&](uint8_t *p, size_t n, size_t *u) { return r.rx.feed(p, n, u); });
       EXPECT_EQ(rc, c.fails ? WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH : 0) << c.frames[0];
-      ASSERT_EQ(rec.events.size(), c.events) << c.frames[0];
-      EXPECT_EQ(rec.events.back() == "error WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH 1009", c.fails) << rec.events.back();
+      ASSERT_EQ(r.rec.events.size(), c.events) << c.frames[0];
+      EXPECT_EQ(r.rec.events.back() == "error WSC_ERR_UNSUPPORTED_MESSAGE_LENGTH 1009", c.fails) << r.rec.events.back();
     }
   }
 }

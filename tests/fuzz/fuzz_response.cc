@@ -20,6 +20,7 @@
 
 #include "deflate.h"
 #include "fuzz.h"
+#include "fuzz_http.h"
 #include "handshake.h"
 #include "http.h"
 #include "wsc/error.h"
@@ -66,10 +67,6 @@ Parsed parse(const uint8_t *p, size_t n, bool eof, Chunker *split) {
   return out;
 }
 
-// A head that breaks a limit and is malformed further on may be refused for either: the limits
-// count what the parser reports, and it reports a piece at the end of each chunk.
-bool refused(wsc::HttpParser::Result r) { return r == wsc::HttpParser::kBad || r == wsc::HttpParser::kTooLarge; }
-
 bool same(const Parsed &a, const Parsed &b) {
   const wsc::HttpMessage &x = a.msg, &y = b.msg;
   const bool same_result = a.result == b.result || (refused(a.result) && refused(b.result));
@@ -80,14 +77,6 @@ bool same(const Parsed &a, const Parsed &b) {
 
 bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
-void dump(const char *what, const Parsed &p) {
-  const wsc::HttpMessage &m = p.msg;
-  std::fprintf(stderr, "%s: result %d end %zu status %d method '%s' target '%s' HTTP/%u.%u upgrade %d\n", what,
-               static_cast<int>(p.result), p.end, m.status, m.method.c_str(), m.target.c_str(), m.major, m.minor,
-               m.upgrade);
-  for (const auto &h : m.headers) std::fprintf(stderr, "  '%s': '%s'\n", h.first.c_str(), h.second.c_str());
 }
 
 }  // namespace
@@ -103,14 +92,7 @@ int response(const uint8_t *data, size_t size) {
   const uint8_t *p = data + 3;
   const size_t n = size - 3;
 
-  Parsed whole = parse(p, n, eof, nullptr);
-  Chunker chunker(data[2], n);
-  Parsed parsed = parse(p, n, eof, &chunker);
-  if (!same(whole, parsed)) {
-    dump("whole", whole);
-    dump("in chunks", parsed);
-    FUZZ_CHECK(!"the parse differs between the whole input and its chunks");
-  }
+  Parsed parsed = parse_whole_and_in_chunks(data[2], n, [&](Chunker *split) { return parse(p, n, eof, split); }, same);
   const wsc::HttpMessage &m = parsed.msg;
 
   // client_handle_response's decision.

@@ -125,18 +125,8 @@ TEST_P(ClientHandshake, FailsWithItsErrorAndCloses1006) {
     shutdown(fd, SHUT_WR);  // everything is said; the client must not wait for more
     client_went = w.ends_within(5000 * kSlow);
   });
-  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
-  const char *protocols[] = {"chat"};
-  if (c.offer_protocol) {
-    o.protocols = protocols;
-    o.nprotocols = 1;
-  }
-  wsc_deflate_options_t off = WSC_DEFLATE_OPTIONS_INIT;
-  off.flags = WSC_DEFLATE_DISABLE;
-  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
-  co.deflate = &off;
-  if (c.no_deflate) o.conn = &co;
-  Client client(s.t, raw.url(), &o);
+  wsc_test::HandshakeOptions o(c.offer_protocol, c.no_deflate);
+  Client client(s.t, raw.url(), &o.options);
   s.wait_for(raw);
   s.t.run_until([&] { return client.log.closed; }, 5000 * kSlow);
   EXPECT_TRUE(client_went) << "the client closed its socket";
@@ -181,16 +171,23 @@ TEST(ClientHandshake, AMegabyteHeaderLineFailsAtTheLimitWithoutReadingTheRest) {
   s.end();
 }
 
-TEST(ClientHandshake, ARefusalWithAnEndlessBodyEndsAtTheHandshakeTimeout) {
+namespace {
+
+// What a client with an 800 ms opening-handshake timeout saw of a stalling raw server.
+struct Stalled {
+  long ms = 0;         // from the connect to the close
+  long growth_kb = 0;  // MemoryWatch's growth while it waited
+};
+
+// Runs that client against a raw server that reads the request, then runs `stall` until `stop`.
+// The client must report the handshake timeout, then close 1006.
+void stall_handshake(const std::function<void(int fd, Wire &w, const std::atomic<bool> &stop)> &stall, Stalled *out) {
   Scene s;
   std::atomic<bool> stop{false};
   RawServer raw([&](int fd) {
     Wire w(fd);
     w.head();
-    send_all(fd, "HTTP/1.1 403 Forbidden\r\nContent-Length: 1000000000000\r\n\r\n");
-    std::string chunk(64 * 1024, 'x');
-    while (!stop && send_all(fd, chunk)) {
-    }
+    stall(fd, w, stop);
   });
   wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
   o.handshake_timeout_ms = 800;
@@ -200,36 +197,40 @@ TEST(ClientHandshake, ARefusalWithAnEndlessBodyEndsAtTheHandshakeTimeout) {
     mem.sample();
     return client.log.closed;
   }, 10000 * kSlow);
+  out->ms = std::chrono::duration_cast<std::chrono::milliseconds>(client.log.closed_at - client.started).count();
   stop = true;
   s.wait_for(raw);
   ASSERT_EQ(client.log.lines.size(), 2u) << client.log.str();
   EXPECT_EQ(client.log.lines[0], "error WSC_EHANDSHAKE_TIMEOUT Opening handshake has timed out");
   EXPECT_EQ(client.log.lines[1], "close 1006 unclean");
-  EXPECT_LT(mem.growth_kb(), 4 * 1024) << "kB: the body is not kept beyond its bound";
+  out->growth_kb = mem.growth_kb();
   s.end();
 }
 
+}  // namespace
+
+TEST(ClientHandshake, ARefusalWithAnEndlessBodyEndsAtTheHandshakeTimeout) {
+  Stalled r;
+  ASSERT_NO_FATAL_FAILURE(stall_handshake(
+      [](int fd, Wire &, const std::atomic<bool> &stop) {
+        send_all(fd, "HTTP/1.1 403 Forbidden\r\nContent-Length: 1000000000000\r\n\r\n");
+        std::string chunk(64 * 1024, 'x');
+        while (!stop && send_all(fd, chunk)) {
+        }
+      },
+      &r));
+  EXPECT_LT(r.growth_kb, 4 * 1024) << "kB: the body is not kept beyond its bound";
+}
+
 TEST(ClientHandshake, AServerThatNeverAnswersTimesOutAtTheHandshakeTimeout) {
-  Scene s;
-  std::atomic<bool> stop{false};
-  RawServer raw([&](int fd) {
-    Wire w(fd);
-    w.head();
-    while (!stop && !w.eof) w.fill(10);  // reads, never answers
-  });
-  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
-  o.handshake_timeout_ms = 800;
-  Client client(s.t, raw.url(), &o);
-  s.t.run_until([&] { return client.log.closed; }, 10000 * kSlow);
-  const long ms = std::chrono::duration_cast<std::chrono::milliseconds>(client.log.closed_at - client.started).count();
-  stop = true;
-  s.wait_for(raw);
-  ASSERT_EQ(client.log.lines.size(), 2u) << client.log.str();
-  EXPECT_EQ(client.log.lines[0], "error WSC_EHANDSHAKE_TIMEOUT Opening handshake has timed out");
-  EXPECT_EQ(client.log.lines[1], "close 1006 unclean");
-  EXPECT_GE(ms, 750) << "not before the timeout";
-  EXPECT_LE(ms, 800 + 600 * kSlow);
-  s.end();
+  Stalled r;
+  ASSERT_NO_FATAL_FAILURE(stall_handshake(
+      [](int, Wire &w, const std::atomic<bool> &stop) {
+        while (!stop && !w.eof) w.fill(10);  // reads, never answers
+      },
+      &r));
+  EXPECT_GE(r.ms, 750) << "not before the timeout";
+  EXPECT_LE(r.ms, 800 + 600 * kSlow);
 }
 
 // ---- the API refuses what would corrupt a request or a close frame ---------------------------
@@ -285,13 +286,8 @@ TEST(ClientApi, SetRequestHeaderRefusesCrLfAndTheRequestCarriesOnlyGoodHeaders) 
     shutdown(fd, SHUT_WR);  // a server closes the TCP connection first (RFC 6455 §7.1.1)
     w.ends_within(3000 * kSlow);
   });
-  wsc_deflate_options_t off = WSC_DEFLATE_OPTIONS_INIT;
-  off.flags = WSC_DEFLATE_DISABLE;
-  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
-  co.deflate = &off;
-  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
-  o.conn = &co;
-  Client client(s.t, raw.url("/x"), &o);
+  wsc_test::HandshakeOptions o(/*offer_protocol=*/false, /*no_deflate=*/true);
+  Client client(s.t, raw.url("/x"), &o.options);
   ASSERT_NE(client.conn, nullptr);
   EXPECT_EQ(wsc_conn_set_request_header(client.conn, "X-Evil", "a\r\nInjected: 1"), WSC_EINVAL);
   EXPECT_EQ(wsc_conn_set_request_header(client.conn, "X-Evil", "a\nInjected: 1"), WSC_EINVAL);
@@ -421,13 +417,8 @@ TEST(ClientFrames, NonMinimalLengthEncodingsAreAccepted) {
     shutdown(fd, SHUT_WR);  // then the server closes first (RFC 6455 §7.1.1)
     w.ends_within(5000 * kSlow);
   });
-  wsc_deflate_options_t off = WSC_DEFLATE_OPTIONS_INIT;
-  off.flags = WSC_DEFLATE_DISABLE;
-  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
-  co.deflate = &off;
-  wsc_client_options_t o = WSC_CLIENT_OPTIONS_INIT;
-  o.conn = &co;
-  Client client(s.t, raw.url(), &o);
+  wsc_test::HandshakeOptions o(/*offer_protocol=*/false, /*no_deflate=*/true);
+  Client client(s.t, raw.url(), &o.options);
   s.wait_for(raw);
   s.t.run_until([&] { return client.log.closed; }, 5000 * kSlow);
   EXPECT_EQ(client.log.lines,

@@ -412,11 +412,7 @@ class RawClient {
     thread_ = std::thread([this, port, script] {
       int fd = socket(AF_INET, SOCK_STREAM, 0);
       arm_socket(fd);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(port));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0)
+      if (wsc_test::connect_loopback(fd, port))
         script(fd);
       else
         ADD_FAILURE() << "raw client: connect failed";
@@ -439,15 +435,7 @@ class RawClient {
 class RawServer {
  public:
   explicit RawServer(std::function<void(int fd)> script) {
-    lfd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
-    EXPECT_EQ(listen(lfd_, 8), 0);
-    socklen_t len = sizeof a;
-    getsockname(lfd_, reinterpret_cast<sockaddr *>(&a), &len);
-    port = ntohs(a.sin_port);
+    lfd_ = wsc_test::listen_loopback(&port, 8, /*blocking=*/true);
     thread_ = std::thread([this, script] {
       int fd = accept(lfd_, nullptr, nullptr);
       if (fd >= 0) {

@@ -1035,6 +1035,21 @@ static int client_usage(void) {
   return 2;
 }
 
+/* The client's end: runs the loop until nothing is left in it, frees it and the client's
+ * tables; the exit status. */
+static int client_run(void) {
+  wsc_loop_run(G.loop, WSC_RUN_DEFAULT);
+  int rc = wsc_loop_free(G.loop);
+  if (rc != 0) {
+    fprintf(stderr, "soak: wsc_loop_free: %s\n", wsc_err_name(rc));
+    return 1;
+  }
+  free(G.slots);
+  free(G.queue);
+  free(G.buf); /* NULL in emfile */
+  return G.failures ? 1 : 0;
+}
+
 static int client_main(int argc, char **argv, int spawn) {
   G.spawn = spawn;
   G.conns = 1000;
@@ -1124,16 +1139,7 @@ static int client_main(int argc, char **argv, int spawn) {
   G.last_tick_ms = uv_now(G.uv);
   uv_timer_start(&G.tick, on_tick, 10, 10);
   uv_timer_start(&G.sampler, on_sample, 1000, 1000);
-  wsc_loop_run(G.loop, WSC_RUN_DEFAULT);
-  int rc = wsc_loop_free(G.loop);
-  if (rc != 0) {
-    fprintf(stderr, "soak: wsc_loop_free: %s\n", wsc_err_name(rc));
-    return 1;
-  }
-  free(G.slots);
-  free(G.queue);
-  free(G.buf);
-  return G.failures ? 1 : 0;
+  return client_run();
 }
 
 /* ---- soak emfile: the server runs out of file descriptors --------------------------------- */
@@ -1386,15 +1392,7 @@ static int emfile_main(int argc, char **argv) {
   fflush(stdout);
   if (spawn_server(E.limit) != 0) return 1;
   uv_timer_start(&G.tick, emfile_tick, 10, 10);
-  wsc_loop_run(G.loop, WSC_RUN_DEFAULT);
-  int rc = wsc_loop_free(G.loop);
-  if (rc != 0) {
-    fprintf(stderr, "soak: wsc_loop_free: %s\n", wsc_err_name(rc));
-    return 1;
-  }
-  free(G.slots);
-  free(G.queue);
-  return G.failures ? 1 : 0;
+  return client_run();
 }
 
 int main(int argc, char **argv) {

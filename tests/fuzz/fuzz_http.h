@@ -1,0 +1,44 @@
+// Shared by the HTTP fuzz targets (fuzz_request.cc, fuzz_response.cc): a parse is made whole and
+// in chunks, and the two must agree.
+#ifndef WSC_TESTS_FUZZ_FUZZ_HTTP_H
+#define WSC_TESTS_FUZZ_FUZZ_HTTP_H
+
+#include <cstdio>
+
+#include "fuzz.h"
+#include "http.h"
+
+namespace wsc_fuzz {
+
+// A head that breaks a limit and is malformed further on may be refused for either: the limits
+// count what the parser reports, and it reports a piece at the end of each chunk.
+inline bool refused(wsc::HttpParser::Result r) { return r == wsc::HttpParser::kBad || r == wsc::HttpParser::kTooLarge; }
+
+// Prints a target's parse (its result, end and msg) when the check below fails.
+template <class Parsed>
+void dump(const char *what, const Parsed &p) {
+  const wsc::HttpMessage &m = p.msg;
+  std::fprintf(stderr, "%s: result %d end %zu status %d method '%s' target '%s' HTTP/%u.%u upgrade %d\n", what,
+               static_cast<int>(p.result), p.end, m.status, m.method.c_str(), m.target.c_str(), m.major, m.minor,
+               m.upgrade);
+  for (const auto &h : m.headers) std::fprintf(stderr, "  '%s': '%s'\n", h.first.c_str(), h.second.c_str());
+}
+
+// Parses n bytes whole (parse(nullptr)) and in the pieces a Chunker seeded by `seed` cuts
+// (parse(&chunker)); same(whole, chunked) must hold. Returns the parse in chunks.
+template <class Parse, class Same>
+auto parse_whole_and_in_chunks(uint8_t seed, size_t n, Parse parse, Same same) -> decltype(parse(nullptr)) {
+  auto whole = parse(nullptr);
+  Chunker chunker(seed, n);
+  auto parsed = parse(&chunker);
+  if (!same(whole, parsed)) {
+    dump("whole", whole);
+    dump("in chunks", parsed);
+    FUZZ_CHECK(!"the parse differs between the whole input and its chunks");
+  }
+  return parsed;
+}
+
+}  // namespace wsc_fuzz
+
+#endif
