@@ -515,12 +515,14 @@ void wsc_conn_s::auto_pong(const uint8_t *data, size_t len) {
   x->pong_held = true;
 }
 
+void wsc_conn_s::send_held_pong() {
+  x->pong_held = false;
+  tx.pong(reinterpret_cast<const uint8_t *>(x->held_pong.data()), x->held_pong.size());
+  std::string().swap(x->held_pong);
+}
+
 void wsc_conn_s::after_progress() {
-  if (x && x->pong_held && !finishing && state == WSC_OPEN && buffered() <= cfg->low_water) {
-    x->pong_held = false;
-    tx.pong(reinterpret_cast<const uint8_t *>(x->held_pong.data()), x->held_pong.size());
-    std::string().swap(x->held_pong);
-  }
+  if (x && x->pong_held && !finishing && state == WSC_OPEN && buffered() <= cfg->low_water) send_held_pong();
   if (!backpressure || finishing || buffered() > cfg->low_water) return;
   backpressure = false;
   wsc_conn_event_t ev{};
@@ -538,7 +540,11 @@ int wsc_conn_s::admit_send() {
 
 int wsc_conn_s::begin_close(uint32_t code, const uint8_t *reason, size_t len, bool fin_after_flush) {
   if (!close_sent) {
-    int rc = tx.close(code, reason, len);
+    int rc = tx.check_close(code, reason, len);
+    if (rc != 0) return rc;
+    // A held pong answers a ping that came before our close: it goes out first, or never.
+    if (x && x->pong_held) send_held_pong();
+    rc = tx.close(code, reason, len);
     if (rc != 0) return rc;
     close_sent = true;
   }

@@ -354,6 +354,7 @@ struct wsc_conn_s : wsc::Watched {
   void flush_if_dirty();  // the flush a mark_dirty() asked for, unless it already ran
   void after_flush();
   void complete_upto(uint64_t written_total, int status);
+  void send_held_pong();      // the pong auto_pong held back
   void after_progress();     // completions ran: maybe DRAIN, or the held pong
   void auto_pong(const uint8_t *data, size_t len);
   void feed_frames(uint8_t *p, size_t n);

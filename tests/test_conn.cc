@@ -3,6 +3,7 @@
 // calls from inside callbacks, getters, and the thread-safe send.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "net_support.h"
@@ -675,6 +676,33 @@ TEST(Conn, SlowConsumerBackpressureCapAndDrain) {
     s.close();
     t.close_clean();
   }
+}
+
+TEST(Conn, APongHeldAtTheHighWaterMarkGoesOutBeforeOurClose) {
+  // RFC 6455 §5.5.3: a ping read while the send queue is at the high-water mark is answered once
+  // the queue drains; when we close first, its pong goes before our close frame, not never.
+  TestLoop t;
+  wsc_conn_options_t so = WSC_CONN_OPTIONS_INIT;
+  so.high_water_mark = 64 * 1024;
+  so.low_water_mark = 16 * 1024;
+  Pair p(t, so);
+  wsc_conn_pause(p.client.conn);  // the client reads nothing: the server's queue stays full
+  std::string big(8u << 20, 'b');
+  ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_BINARY, big.data(), big.size(), 0, nullptr, nullptr), 0);
+  ASSERT_GE(wsc_conn_ping(p.client.conn, "held", 4, nullptr, nullptr), 0);
+  t.run_until([&] { return p.server.events.has("ping held"); });
+  EXPECT_GT(wsc_conn_buffered_amount(p.server.conn), so.high_water_mark) << "the pong was held, not queued";
+  ASSERT_EQ(wsc_conn_close(p.server.conn, 4002, "done", 4), 0);
+  wsc_conn_resume(p.client.conn);
+  t.run_until([&] { return p.client.closed; }, 10000);
+  const auto &log = p.client.events.log;
+  auto at = [&log](const std::string &what) { return std::find(log.begin(), log.end(), what) - log.begin(); };
+  ASSERT_EQ(p.client.messages.size(), 1u);
+  EXPECT_EQ(p.client.messages[0].size(), big.size());
+  EXPECT_LT(at("pong held"), at("close 4002 done clean")) << "the pong came, before the close";
+  EXPECT_LT(at("close 4002 done clean"), static_cast<long>(log.size()));
+  p.finish();
+  t.close_clean();
 }
 
 TEST(Conn, PauseStopsDeliveryAndPushesBackOnThePeer) {
