@@ -362,7 +362,7 @@ int wsc::check_upgrade_response(const HttpMessage &m, const std::string &key, co
   if (connection == nullptr || !list_has_token(*connection, "upgrade"))
     return fail(WSC_EBAD_RESPONSE, "Invalid Connection header");
   const std::string *accept = m.find("Sec-WebSocket-Accept");
-  if (accept == nullptr || *accept != websocket_accept(key))
+  if (accept == nullptr || *accept != websocket_accept(key).view())
     return fail(WSC_EBAD_ACCEPT, "Invalid Sec-WebSocket-Accept header");
   if (const std::string *chosen = m.find("Sec-WebSocket-Protocol")) {
     bool offered = false;

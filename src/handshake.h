@@ -22,6 +22,19 @@ namespace wsc {
 unsigned check_upgrade_request(const HttpMessage &m, std::string_view path, std::string_view required_path,
                                std::vector<std::string> *protocols, const char **why);
 
+// RFC 7692 §5: a server's answer to the first acceptable permessage-deflate offer among the
+// request's Sec-WebSocket-Extensions fields; false when none is.
+bool negotiate_deflate_offers(const HttpMessage &m, const wsc_deflate_options_t &pmd, PmdAgreement *agreed,
+                              std::string *answer);
+
+// Appends the field "name: value" and its CRLF to an HTTP head.
+void append_header(std::string &head, std::string_view name, std::string_view value);
+
+// A server's 101 (RFC 6455 §4.2.2) to a request with this key, to its blank line: the accept
+// value, the subprotocol and the permessage-deflate answer (each left out when empty), then extra.
+std::string switching_protocols_head(std::string_view key, std::string_view protocol, std::string_view extensions,
+                                     const std::vector<std::pair<std::string, std::string>> &extra);
+
 // A client's checks of a 101 answer (RFC 6455 §4.1) against its request: the key it sent, the
 // subprotocols it offered, and its permessage-deflate options (nullptr: not offered). Returns 0
 // or the WSC_E* code to fail with, and *why. On 0, *protocol is the chosen subprotocol (or

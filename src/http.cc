@@ -6,9 +6,8 @@
 
 namespace wsc {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
+bool iequals_same_size(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
     unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
     if (static_cast<unsigned>(x - 'A') < 26u) x = static_cast<unsigned char>(x + 32);
     if (static_cast<unsigned>(y - 'A') < 26u) y = static_cast<unsigned char>(y + 32);
@@ -17,52 +16,62 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+namespace {
+
+// Byte classes, built at compile time: token characters (RFC 7230 §3.2.6) and base64 digits.
+struct CharTables {
+  bool token[256] = {};
+  int8_t base64[256] = {};  // the digit's value, or -1
+  constexpr CharTables() {
+    constexpr std::string_view separators = "()<>@,;:\\\"/[]?={}";
+    for (int c = 0x21; c < 0x7f; ++c) token[c] = separators.find(static_cast<char>(c)) == std::string_view::npos;
+    constexpr std::string_view digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int c = 0; c < 256; ++c) base64[c] = -1;
+    for (size_t i = 0; i < digits.size(); ++i) base64[static_cast<unsigned char>(digits[i])] = static_cast<int8_t>(i);
+  }
+};
+constexpr CharTables kChars;
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || std::strchr("()<>@,;:\\\"/[]?={}", c) != nullptr) return false;
-  }
+  for (char c : s)
+    if (!kChars.token[static_cast<unsigned char>(c)]) return false;
   return true;
 }
 
 std::vector<std::string> split_list(std::string_view value) {
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= value.size()) {
-    size_t comma = value.find(',', i);
-    if (comma == std::string_view::npos) comma = value.size();
-    std::string_view item = value.substr(i, comma - i);
-    size_t b = item.find_first_not_of(" \t");
-    size_t e = item.find_last_not_of(" \t");
-    if (b != std::string_view::npos) out.emplace_back(item.substr(b, e - b + 1));
-    i = comma + 1;
-  }
+  for_each_list_item(value, [&out](std::string_view item) {
+    out.emplace_back(item);
+    return false;
+  });
   return out;
 }
 
 bool list_has_token(std::string_view value, std::string_view token) {
-  for (const auto &item : split_list(value))
-    if (iequals(item, token)) return true;
-  return false;
+  return for_each_list_item(value, [token](std::string_view item) { return iequals(item, token); });
 }
 
-namespace {
-const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-}
-
-std::string base64_encode(const uint8_t *p, size_t n) {
-  std::string out;
-  out.reserve(4 * ((n + 2) / 3));
+size_t base64_encode(const uint8_t *p, size_t n, char *out) {
+  char *o = out;
   for (size_t i = 0; i < n; i += 3) {
     uint32_t v = uint32_t{p[i]} << 16;
     if (i + 1 < n) v |= uint32_t{p[i + 1]} << 8;
     if (i + 2 < n) v |= p[i + 2];
-    out += kBase64[v >> 18];
-    out += kBase64[(v >> 12) & 63];
-    out += i + 1 < n ? kBase64[(v >> 6) & 63] : '=';
-    out += i + 2 < n ? kBase64[v & 63] : '=';
+    *o++ = kBase64[v >> 18];
+    *o++ = kBase64[(v >> 12) & 63];
+    *o++ = i + 1 < n ? kBase64[(v >> 6) & 63] : '=';
+    *o++ = i + 2 < n ? kBase64[v & 63] : '=';
   }
+  return static_cast<size_t>(o - out);
+}
+
+std::string base64_encode(const uint8_t *p, size_t n) {
+  std::string out(4 * ((n + 2) / 3), '\0');
+  base64_encode(p, n, out.data());
   return out;
 }
 
@@ -70,18 +79,27 @@ bool websocket_key_valid(std::string_view key) {
   // 16 bytes encode to 22 characters and "==".
   if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
   for (size_t i = 0; i < 22; ++i)
-    if (std::memchr(kBase64, key[i], 64) == nullptr) return false;
+    if (kChars.base64[static_cast<unsigned char>(key[i])] < 0) return false;
   // The last character carries 2 bits; the 4 unused ones must be zero (canonical base64).
-  return (std::strchr(kBase64, key[21]) - kBase64) % 16 == 0;
+  return kChars.base64[static_cast<unsigned char>(key[21])] % 16 == 0;
 }
 
-std::string websocket_accept(std::string_view key) {
-  static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
-  std::string s(key);
-  s += guid;
+AcceptValue websocket_accept(std::string_view key) {
+  static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
   uint8_t digest[kSha1Size];
-  sha1(reinterpret_cast<const uint8_t *>(s.data()), s.size(), digest);
-  return base64_encode(digest, sizeof digest);
+  char buf[24 + guid.size()];
+  if (key.size() <= 24) {  // every valid key: no allocation
+    std::memcpy(buf, key.data(), key.size());
+    std::memcpy(buf + key.size(), guid.data(), guid.size());
+    sha1(reinterpret_cast<const uint8_t *>(buf), key.size() + guid.size(), digest);
+  } else {
+    std::string s(key);
+    s += guid;
+    sha1(reinterpret_cast<const uint8_t *>(s.data()), s.size(), digest);
+  }
+  AcceptValue out;
+  base64_encode(digest, sizeof digest, out.text);
+  return out;
 }
 
 const char *status_reason(int status) {
@@ -131,6 +149,7 @@ HttpParser::HttpParser(Kind kind, size_t max_headers, size_t max_head_bytes, siz
   settings_.on_message_complete = on_message_complete;
   llhttp_init(&parser_, kind == kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
   parser_.data = this;
+  msg.headers.reserve(kTypicalHeaders);
 }
 
 bool HttpParser::account(size_t n) {
@@ -238,6 +257,7 @@ void HttpParser::reset() {
   llhttp_init(&parser_, kind_ == kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
   parser_.data = this;
   msg = HttpMessage();
+  msg.headers.reserve(kTypicalHeaders);
   head_bytes_ = 0;
   in_value_ = too_large_ = headers_done_ = done_ = false;
   error_ = nullptr;

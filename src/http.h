@@ -13,18 +13,43 @@
 
 namespace wsc {
 
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality (header names and tokens). Inline: most calls compare names
+// of different lengths.
+bool iequals_same_size(const char *a, const char *b, size_t n);
+inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && iequals_same_size(a.data(), b.data(), a.size());
+}
 // RFC 7230 §3.2.6 token.
 bool is_token(std::string_view s);
+// Calls fn(element) for each trimmed, non-empty element of a comma-separated header value, until
+// fn returns true; returns whether one did.
+template <typename Fn>
+bool for_each_list_item(std::string_view value, Fn &&fn) {
+  for (size_t i = 0; i <= value.size();) {
+    size_t comma = value.find(',', i);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view item = value.substr(i, comma - i);
+    size_t b = item.find_first_not_of(" \t");
+    if (b != std::string_view::npos && fn(item.substr(b, item.find_last_not_of(" \t") - b + 1))) return true;
+    i = comma + 1;
+  }
+  return false;
+}
 // Splits a comma-separated header value into trimmed elements (empty ones dropped).
 std::vector<std::string> split_list(std::string_view value);
 // True if the comma-separated value holds token (case-insensitive).
 bool list_has_token(std::string_view value, std::string_view token);
+// Writes base64 of n bytes to out (4 * ((n + 2) / 3) characters); returns the count.
+size_t base64_encode(const uint8_t *p, size_t n, char *out);
 std::string base64_encode(const uint8_t *p, size_t n);
 // RFC 6455 §4.2.1: Sec-WebSocket-Key is the base64 of 16 bytes.
 bool websocket_key_valid(std::string_view key);
-// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)).
-std::string websocket_accept(std::string_view key);
+// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)), 28 characters.
+struct AcceptValue {
+  char text[28];
+  std::string_view view() const { return {text, sizeof text}; }
+};
+AcceptValue websocket_accept(std::string_view key);
 const char *status_reason(int status);
 // A header name is a token; a value holds no CR, LF or NUL.
 bool header_name_valid(std::string_view s);
@@ -72,6 +97,8 @@ class HttpParser {
   static int on_body(llhttp_t *, const char *, size_t);
   static int on_message_complete(llhttp_t *);
   bool account(size_t n);
+
+  static constexpr size_t kTypicalHeaders = 12;  // a browser's upgrade request: one allocation
 
   llhttp_t parser_;
   llhttp_settings_t settings_;

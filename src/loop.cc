@@ -37,7 +37,16 @@ void addr_from_sockaddr(const struct sockaddr *sa, wsc_addr_t *out) {
   *out = wsc_addr_t{};
   if (sa->sa_family == AF_INET) {
     auto *in = reinterpret_cast<const sockaddr_in *>(sa);
-    uv_ip4_name(in, out->address, sizeof out->address);
+    // Dotted decimal by hand: inet_ntop's formatting costs 5% of an upgrade.
+    const auto *b = reinterpret_cast<const uint8_t *>(&in->sin_addr);
+    char *p = out->address;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = b[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      *p++ = i < 3 ? '.' : '\0';
+    }
     out->family = 4;
     out->port = ntohs(in->sin_port);
   } else if (sa->sa_family == AF_INET6) {

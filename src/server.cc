@@ -42,9 +42,14 @@ constexpr uint32_t kServerFlags = WSC_SERVER_IPV6_ONLY | WSC_SERVER_TRUST_PROXY 
 
 std::string response_head(uint32_t status, const std::string &reason,
                           const std::vector<std::pair<std::string, std::string>> &headers) {
-  std::string r = "HTTP/1.1 " + std::to_string(status) + " " +
-                  (reason.empty() ? std::string(wsc::status_reason(static_cast<int>(status))) : reason) + "\r\n";
-  for (const auto &h : headers) r += h.first + ": " + h.second + "\r\n";
+  std::string r;
+  r.reserve(160);
+  r += "HTTP/1.1 ";
+  r += std::to_string(status);
+  r += ' ';
+  r += reason.empty() ? std::string_view(wsc::status_reason(static_cast<int>(status))) : std::string_view(reason);
+  r += "\r\n";
+  for (const auto &h : headers) wsc::append_header(r, h.first, h.second);
   return r;
 }
 
@@ -128,23 +133,14 @@ void fill_remote(wsc_request_s *req) {
 }
 
 void accept_request(wsc_conn_s *c, wsc_request_s *req, const std::string &rest) {
-  const std::string *key = req->msg->find("Sec-WebSocket-Key");
-  std::vector<std::pair<std::string, std::string>> headers = {
-      {"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", wsc::websocket_accept(*key)}};
   if (!req->protocol_given && !req->protocols.empty()) req->protocol = req->protocols.front();  // as ws
-  if (!req->protocol.empty()) headers.emplace_back("Sec-WebSocket-Protocol", req->protocol);
-  if (c->cfg->pmd_configured) {  // RFC 7692 §5: answer the first acceptable permessage-deflate offer
-    std::vector<std::string> offers;
-    for (const auto &h : req->msg->headers)
-      if (wsc::iequals(h.first, "Sec-WebSocket-Extensions")) offers.push_back(h.second);
-    wsc::PmdAgreement agreed;
-    std::string response;
-    if (!offers.empty() && wsc::pmd_server_negotiate(offers, c->cfg->pmd, &agreed, &response) &&
-        c->pmd_start(agreed, response))
-      headers.emplace_back("Sec-WebSocket-Extensions", response);
-  }
-  for (const auto &h : req->response_headers) headers.push_back(h);
-  queue_text(c, response_head(101, "", headers) + "\r\n");
+  std::string extensions;
+  wsc::PmdAgreement agreed;
+  if (c->cfg->pmd_configured && wsc::negotiate_deflate_offers(*req->msg, c->cfg->pmd, &agreed, &extensions) &&
+      !c->pmd_start(agreed, extensions))
+    extensions.clear();
+  queue_text(c, wsc::switching_protocols_head(*req->msg->find("Sec-WebSocket-Key"), req->protocol, extensions,
+                                              req->response_headers));
   if (!c->strings.set(PackedStrings::kProtocol, req->protocol) || !c->strings.set(PackedStrings::kUrl, req->msg->target))
     return c->fail(WSC_ENOMEM, "out of memory");
   wsc_server_s *srv = c->server();
@@ -227,6 +223,34 @@ unsigned wsc::check_upgrade_request(const HttpMessage &m, std::string_view path,
     }
   }
   return 0;
+}
+
+bool wsc::negotiate_deflate_offers(const HttpMessage &m, const wsc_deflate_options_t &pmd, PmdAgreement *agreed,
+                                   std::string *answer) {
+  std::vector<std::string> offers;
+  for (const auto &h : m.headers)
+    if (iequals(h.first, "Sec-WebSocket-Extensions")) offers.push_back(h.second);
+  return !offers.empty() && pmd_server_negotiate(offers, pmd, agreed, answer);
+}
+
+void wsc::append_header(std::string &head, std::string_view name, std::string_view value) {
+  head += name;
+  head += ": ";
+  head += value;
+  head += "\r\n";
+}
+
+std::string wsc::switching_protocols_head(std::string_view key, std::string_view protocol, std::string_view extensions,
+                                          const std::vector<std::pair<std::string, std::string>> &extra) {
+  std::string r;
+  r.reserve(200);
+  r += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+  append_header(r, "Sec-WebSocket-Accept", websocket_accept(key).view());
+  if (!protocol.empty()) append_header(r, "Sec-WebSocket-Protocol", protocol);
+  if (!extensions.empty()) append_header(r, "Sec-WebSocket-Extensions", extensions);
+  for (const auto &h : extra) append_header(r, h.first, h.second);
+  r += "\r\n";
+  return r;
 }
 
 void server_handle_request(wsc_conn_s *c, wsc::HttpParser::Result result, const std::string &rest) {

@@ -11,6 +11,9 @@ namespace wsc {
 
 constexpr size_t kSha1Size = 20;
 void sha1(const uint8_t *data, size_t n, uint8_t out[kSha1Size]);
+// The same without the CPU's SHA extensions (for tests); sha1() uses them when the CPU has them.
+void sha1_portable(const uint8_t *data, size_t n, uint8_t out[kSha1Size]);
+bool sha1_uses_cpu_extensions();
 
 }  // namespace wsc
 

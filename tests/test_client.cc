@@ -35,7 +35,7 @@ std::string key_of(const std::string &request) {
 
 std::string good_101(const std::string &key, const std::string &extra = "") {
   return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-         wsc::websocket_accept(key) + "\r\n" + extra + "\r\n";
+         std::string(wsc::websocket_accept(key).view()) + "\r\n" + extra + "\r\n";
 }
 
 std::vector<std::string> run_against(TestLoop &t, std::function<std::string(const std::string &request)> answer,

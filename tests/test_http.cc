@@ -9,7 +9,7 @@ using namespace wsc_test;
 
 TEST(Http, AcceptKeyOfRfc6455) {
   // RFC 6455 §1.3's example.
-  EXPECT_EQ(wsc::websocket_accept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_EQ(wsc::websocket_accept("dGhlIHNhbXBsZSBub25jZQ==").view(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
 TEST(Http, KeyMustBeBase64Of16Bytes) {

@@ -1,13 +1,16 @@
 // The loop (src/loop.cc): owned and wrapped loops, thread-safe posts, embedding queries.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
+#include "net.h"
 #include "net_support.h"
 
 using namespace wsc_test;
@@ -170,4 +173,31 @@ TEST(Loop, EmbeddingQueries) {
   uv_close(reinterpret_cast<uv_handle_t *>(&timer), nullptr);
   EXPECT_EQ(wsc_loop_run(t.loop, WSC_RUN_NOWAIT), 0);
   t.close_clean();
+}
+
+TEST(Loop, AddressesAreFormattedAsInetNtopDoes) {
+  // IPv4 is formatted by hand: every octet width, against the C library.
+  uint32_t x = 7;
+  for (int i = 0; i < 2000; ++i) {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(static_cast<uint16_t>(i));
+    x = x * 1103515245u + 12345u;
+    uint32_t ip = i < 256 ? static_cast<uint32_t>(i) * 0x01010101u : x;  // 0.0.0.0 .. 255.255.255.255, then random
+    std::memcpy(&in.sin_addr, &ip, 4);
+    char want[INET_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET, &in.sin_addr, want, sizeof want), nullptr);
+    wsc_addr_t got;
+    wsc::addr_from_sockaddr(reinterpret_cast<const sockaddr *>(&in), &got);
+    ASSERT_STREQ(got.address, want);
+    EXPECT_EQ(got.family, 4);
+    EXPECT_EQ(got.port, i);
+  }
+  sockaddr_in6 in6{};
+  in6.sin6_family = AF_INET6;
+  in6.sin6_addr.s6_addr[15] = 1;
+  wsc_addr_t got;
+  wsc::addr_from_sockaddr(reinterpret_cast<const sockaddr *>(&in6), &got);
+  EXPECT_STREQ(got.address, "::1");
+  EXPECT_EQ(got.family, 6);
 }

@@ -18,6 +18,7 @@
 #include "deflate.h"
 #include "fuzz.h"
 #include "http.h"
+#include "sha1.h"
 #include "wsc/error.h"
 
 namespace wsc_fuzz {
@@ -180,7 +181,12 @@ int extensions(const uint8_t *data, size_t size) {
   FUZZ_CHECK(wsc::websocket_key_valid(text) == canonical);
   const std::string encoded = wsc::base64_encode(reinterpret_cast<const uint8_t *>(text.data()), text.size());
   FUZZ_CHECK(encoded.size() == 4 * ((text.size() + 2) / 3));
-  FUZZ_CHECK(wsc::websocket_accept(text).size() == 28);
+  // The accept value of any key, short (hashed from the stack) or long: base64 of the portable
+  // SHA-1 (the CPU's SHA extensions, where sha1() uses them, checked against it).
+  const std::string keyed = text + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  uint8_t digest[wsc::kSha1Size];
+  wsc::sha1_portable(reinterpret_cast<const uint8_t *>(keyed.data()), keyed.size(), digest);
+  FUZZ_CHECK(wsc::websocket_accept(text).view() == wsc::base64_encode(digest, sizeof digest));
   return 0;
 }
 

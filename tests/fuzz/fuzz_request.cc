@@ -101,7 +101,7 @@ int request(const uint8_t *data, size_t size) {
   const wsc::HttpMessage &m = parsed.msg;
 
   // server_handle_request's answer.
-  unsigned status;
+  unsigned status = 0;
   std::vector<std::string> protocols;
   const char *why = nullptr;
   switch (parsed.result) {
@@ -129,22 +129,11 @@ int request(const uint8_t *data, size_t size) {
   const std::string *key = m.find("Sec-WebSocket-Key");
   FUZZ_CHECK(key != nullptr && wsc::websocket_key_valid(*key));
   FUZZ_CHECK(m.method == "GET" && m.find("Host") != nullptr);
-  std::vector<std::pair<std::string, std::string>> headers = {
-      {"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", wsc::websocket_accept(*key)}};
-  FUZZ_CHECK(is_base64_of_20_bytes(headers.back().second));
   for (const auto &proto : protocols) FUZZ_CHECK(wsc::is_token(proto));
-  if (!protocols.empty()) headers.emplace_back("Sec-WebSocket-Protocol", protocols.front());
   wsc::PmdAgreement agreed;
   std::string answer;
-  bool negotiated = false;
-  if (pmd_configured) {
-    std::vector<std::string> offers;
-    for (const auto &h : m.headers)
-      if (wsc::iequals(h.first, "Sec-WebSocket-Extensions")) offers.push_back(h.second);
-    negotiated = !offers.empty() && wsc::pmd_server_negotiate(offers, pmd, &agreed, &answer);
-  }
+  const bool negotiated = pmd_configured && wsc::negotiate_deflate_offers(m, pmd, &agreed, &answer);
   if (negotiated) {
-    headers.emplace_back("Sec-WebSocket-Extensions", answer);
     for (int bits : {agreed.server_max_window_bits, agreed.client_max_window_bits}) FUZZ_CHECK(bits >= 8 && bits <= 15);
     // Within the server's own options.
     if (pmd.server_max_window_bits) FUZZ_CHECK(agreed.server_max_window_bits <= static_cast<int>(pmd.server_max_window_bits));
@@ -161,12 +150,14 @@ int request(const uint8_t *data, size_t size) {
                read.server_max_window_bits == agreed.server_max_window_bits &&
                read.client_max_window_bits == agreed.client_max_window_bits);
   }
-  std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
-  for (const auto &h : headers) {
-    FUZZ_CHECK(wsc::header_name_valid(h.first) && wsc::header_value_valid(h.second));
-    head += h.first + ": " + h.second + "\r\n";
+  const std::string head =
+      wsc::switching_protocols_head(*key, protocols.empty() ? "" : protocols.front(), answer, {});
+  FUZZ_CHECK(wsc::header_value_valid(answer));
+  {
+    const std::string accept_line = "\r\nSec-WebSocket-Accept: ";
+    size_t at = head.find(accept_line);
+    FUZZ_CHECK(at != std::string::npos && is_base64_of_20_bytes(head.substr(at + accept_line.size(), 28)));
   }
-  head += "\r\n";
 
   // The client that sent this request takes the answer.
   wsc::HttpParser client(wsc::HttpParser::kResponse, 256, 64 * 1024, 64 * 1024);

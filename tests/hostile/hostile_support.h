@@ -496,7 +496,7 @@ inline std::string header_value(const std::string &head, const std::string &name
 inline std::string accept_response(const std::string &request, const std::string &extra = "") {
   return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Accept: " +
-         wsc::websocket_accept(header_value(request, "Sec-WebSocket-Key")) + "\r\n" + extra + "\r\n";
+         std::string(wsc::websocket_accept(header_value(request, "Sec-WebSocket-Key")).view()) + "\r\n" + extra + "\r\n";
 }
 
 // ---- event logs -----------------------------------------------------------------------------
