@@ -387,8 +387,12 @@ TEST(Deflate, LargeMessagesAreCompressedOffTheLoopInOrder) {
   ASSERT_GE(wsc_conn_send(p.server.conn, WSC_OP_TEXT, "after", 5, 0, nullptr, nullptr), 0);
   ASSERT_EQ(wsc_conn_close(p.server.conn, 4001, "bye", 3), 0);  // goes after both messages
   // Meanwhile the loop keeps serving: a ping round trip completes before the big message is out.
-  ASSERT_GE(wsc_conn_ping(p.client.conn, "still alive?", 12, nullptr, nullptr), 0);
-  t.run_until([&] { return p.client.events.has("pong still alive?"); });
+  // Under valgrind threads take turns: the compression may end before the ping is read, and then
+  // our close is queued already and no pong may follow it. Only the order is checked there.
+  if (time_scale() == 1) {
+    ASSERT_GE(wsc_conn_ping(p.client.conn, "still alive?", 12, nullptr, nullptr), 0);
+    t.run_until([&] { return p.client.events.has("pong still alive?"); });
+  }
   t.run_until([&] { return p.client.closed; }, 30000);
   ASSERT_EQ(p.client.messages.size(), 2u);
   EXPECT_EQ(p.client.messages[0], big);
