@@ -92,17 +92,14 @@ class ByteBuffer {
   size_t cap_ = 0;
 };
 
-// Buffers kept for reuse by every connection of one loop (loop thread only): a stream of big
-// messages then costs no allocation per message and no fresh pages from the kernel, and a batch
-// of small frames no malloc/free pair per write, while an idle connection still holds no buffer
-// of its own.
+// Large buffers kept for reuse by every connection of one loop (loop thread only): a stream of
+// big messages then costs no allocation per message and no fresh pages from the kernel, while
+// an idle connection still holds no buffer of its own.
 class BufferPool {
  public:
-  static constexpr size_t kMinPooled = 16 * 1024;  // large: kept up to kMaxBuffers, kMaxBytes
+  static constexpr size_t kMinPooled = 16 * 1024;  // smaller buffers are cheap to allocate
   static constexpr size_t kMaxBuffers = 8;
   static constexpr size_t kMaxBytes = 16 * 1024 * 1024;
-  static constexpr size_t kSmall = 4096;  // a write queue's first piece: kept up to kMaxSmall
-  static constexpr size_t kMaxSmall = 16;
 
   BufferPool() = default;
   BufferPool(const BufferPool &) = delete;
@@ -114,18 +111,8 @@ class BufferPool {
       b.clear();
       bytes_ += b.capacity();
       bufs_[count_++].swap(b);
-    } else if (b.capacity() == kSmall && small_count_ < kMaxSmall) {
-      b.clear();
-      small_[small_count_++].swap(b);
     }
     b.release();
-  }
-
-  // Gives an empty b without memory a kept buffer of kSmall bytes; false when none is kept.
-  bool take_small(ByteBuffer &b) {
-    if (small_count_ == 0 || b.capacity() != 0) return false;
-    b.swap(small_[--small_count_]);
-    return true;
   }
 
   // Gives an empty b without memory the smallest kept buffer of at least `need` bytes, or else
@@ -144,14 +131,12 @@ class BufferPool {
     return true;
   }
 
-  size_t bytes() const { return bytes_ + small_count_ * kSmall; }
+  size_t bytes() const { return bytes_; }
 
  private:
   ByteBuffer bufs_[kMaxBuffers];
   size_t count_ = 0;
-  size_t bytes_ = 0;  // in bufs_
-  ByteBuffer small_[kMaxSmall];
-  size_t small_count_ = 0;
+  size_t bytes_ = 0;
 };
 
 }  // namespace wsc

@@ -157,10 +157,7 @@ class WriteQueue {
     if (pieces_.empty() || pieces_.back().foreign()) {
       if (!pieces_.emplace_back()) return nullptr;
       // A fresh piece starts large enough for a batch of small frames, so that it rarely grows.
-      ByteBuffer &fresh = pieces_.back().own;
-      if (n < kFirstPiece && !(pool != nullptr && pool->take_small(fresh)) &&
-          !fresh.reserve_extra(kFirstPiece, kFirstPiece))
-        return nullptr;
+      if (n < kFirstPiece && !pieces_.back().own.reserve_extra(kFirstPiece, kFirstPiece)) return nullptr;
     }
     ByteBuffer &b = pieces_.back().own;
     if (n >= BufferPool::kMinPooled && pool != nullptr && b.room() < n) {
@@ -182,7 +179,7 @@ class WriteQueue {
     pieces_.pop_front();
   }
 
-  static constexpr size_t kFirstPiece = BufferPool::kSmall;
+  static constexpr size_t kFirstPiece = 4096;
   Fifo<Piece> pieces_;
   size_t bytes_ = 0;
 };

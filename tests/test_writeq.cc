@@ -2,8 +2,6 @@
 // no appends into pieces that are being written.
 #include <gtest/gtest.h>
 
-#include <vector>
-
 #include "support.h"
 #include "writeq.h"
 
@@ -109,31 +107,6 @@ TEST(WriteQueue, PooledPiecesKeepExactAccounting) {
     EXPECT_TRUE(q.empty());
   }
   EXPECT_GT(pool.bytes(), 0u) << "the large buffer went back to the pool";
-}
-
-// A batch of small frames fills one 4 KiB piece; written out, the piece goes back to the pool
-// and the next batch (any connection's) reuses it: no malloc/free pair per write. The pool
-// keeps a bounded number.
-TEST(WriteQueue, SmallPiecesAreReusedFromThePool) {
-  wsc::BufferPool pool;
-  wsc::WriteQueue q;
-  const uint8_t *first = nullptr;
-  for (int round = 0; round < 4; ++round) {
-    for (int i = 0; i < 16; ++i) ASSERT_TRUE(q.append(reinterpret_cast<const uint8_t *>("0123456789"), 10, &pool));
-    wsc_buf_t bufs[2];
-    size_t total;
-    ASSERT_EQ(q.gather(bufs, 2, &total), 1u);
-    ASSERT_EQ(total, 160u);
-    if (round == 0) first = bufs[0].base;
-    EXPECT_EQ(bufs[0].base, first) << "round " << round << ": the same piece again";
-    EXPECT_EQ(drain(q, 65536, &pool).size(), 160u);
-    EXPECT_EQ(pool.bytes(), wsc::BufferPool::kSmall) << "one piece kept";
-  }
-  // Many queues at once: only kMaxSmall pieces are kept when they all come back.
-  std::vector<wsc::WriteQueue> queues(wsc::BufferPool::kMaxSmall + 8);
-  for (auto &w : queues) ASSERT_TRUE(w.append(reinterpret_cast<const uint8_t *>("x"), 1, &pool));
-  for (auto &w : queues) w.clear(&pool);
-  EXPECT_EQ(pool.bytes(), wsc::BufferPool::kMaxSmall * wsc::BufferPool::kSmall);
 }
 
 TEST(WriteQueue, BorrowedBytesAreReferencedNotCopied) {
