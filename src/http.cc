@@ -149,7 +149,6 @@ HttpParser::HttpParser(Kind kind, size_t max_headers, size_t max_head_bytes, siz
   settings_.on_message_complete = on_message_complete;
   llhttp_init(&parser_, kind == kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
   parser_.data = this;
-  msg.headers.reserve(kTypicalHeaders);
 }
 
 bool HttpParser::account(size_t n) {
@@ -257,7 +256,6 @@ void HttpParser::reset() {
   llhttp_init(&parser_, kind_ == kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
   parser_.data = this;
   msg = HttpMessage();
-  msg.headers.reserve(kTypicalHeaders);
   head_bytes_ = 0;
   in_value_ = too_large_ = headers_done_ = done_ = false;
   error_ = nullptr;

@@ -98,8 +98,6 @@ class HttpParser {
   static int on_message_complete(llhttp_t *);
   bool account(size_t n);
 
-  static constexpr size_t kTypicalHeaders = 12;  // a browser's upgrade request: one allocation
-
   llhttp_t parser_;
   llhttp_settings_t settings_;
   Kind kind_;
