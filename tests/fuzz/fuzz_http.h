@@ -4,6 +4,7 @@
 #define WSC_TESTS_FUZZ_FUZZ_HTTP_H
 
 #include <cstdio>
+#include <string>
 
 #include "fuzz.h"
 #include "http.h"
@@ -22,6 +23,27 @@ void dump(const char *what, const Parsed &p) {
                static_cast<int>(p.result), p.end, m.status, m.method.c_str(), m.target.c_str(), m.major, m.minor,
                m.upgrade);
   for (const auto &h : m.headers) std::fprintf(stderr, "  '%s': '%s'\n", h.first.c_str(), h.second.c_str());
+}
+
+// Feeds n bytes to http as a connection does: chunk by chunk (split == nullptr: in one piece)
+// until the parser stops waiting. Returns its result; on kDone, *end is where the message ended.
+inline wsc::HttpParser::Result feed_in_chunks(wsc::HttpParser &http, const uint8_t *p, size_t n, Chunker *split,
+                                              size_t *end) {
+  wsc::HttpParser::Result result = wsc::HttpParser::kNeedMore;
+  for (size_t off = 0; off < n;) {
+    size_t len = split ? split->next(n - off) : n;
+    std::string piece(reinterpret_cast<const char *>(p) + off, len);  // exact size: ASan sees overreads
+    size_t used = 0;
+    result = http.feed(piece.data(), len, &used);
+    FUZZ_CHECK(used <= len);
+    if (result != wsc::HttpParser::kNeedMore) {
+      if (result == wsc::HttpParser::kDone) *end = off + used;
+      break;
+    }
+    FUZZ_CHECK(used == len);
+    off += len;
+  }
+  return result;
 }
 
 // Parses n bytes whole (parse(nullptr)) and in the pieces a Chunker seeded by `seed` cuts

@@ -43,20 +43,9 @@ struct Parsed {
 Parsed parse(const Limits &limits, const uint8_t *p, size_t n, Chunker *split) {
   wsc::HttpParser http(wsc::HttpParser::kRequest, limits.headers, limits.bytes, 64 * 1024);
   Parsed out;
-  for (size_t off = 0; off < n;) {
-    size_t len = split ? split->next(n - off) : n;
-    std::string piece(reinterpret_cast<const char *>(p) + off, len);  // exact size: ASan sees overreads
-    size_t used = 0;
-    out.result = http.feed(piece.data(), len, &used);
-    FUZZ_CHECK(used <= len);
-    if (out.result == wsc::HttpParser::kNeedMore) FUZZ_CHECK(used == len);
-    if (out.result != wsc::HttpParser::kNeedMore) {
-      if (out.result == wsc::HttpParser::kDone) out.end = off + used;
-      FUZZ_CHECK(out.result == wsc::HttpParser::kDone || http.error() != nullptr);
-      break;
-    }
-    off += len;
-  }
+  out.result = feed_in_chunks(http, p, n, split, &out.end);
+  if (out.result != wsc::HttpParser::kNeedMore)
+    FUZZ_CHECK(out.result == wsc::HttpParser::kDone || http.error() != nullptr);
   out.msg = http.msg;
   const wsc::HttpMessage &m = out.msg;
   size_t head = m.target.size();  // what the limit counts: the target and the header lines

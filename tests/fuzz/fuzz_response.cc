@@ -41,19 +41,7 @@ struct Parsed {
 Parsed parse(const uint8_t *p, size_t n, bool eof, Chunker *split) {
   wsc::HttpParser http(wsc::HttpParser::kResponse, 256, 64 * 1024, kMaxBody);
   Parsed out;
-  for (size_t off = 0; off < n;) {
-    size_t len = split ? split->next(n - off) : n;
-    std::string piece(reinterpret_cast<const char *>(p) + off, len);  // exact size: ASan sees overreads
-    size_t used = 0;
-    out.result = http.feed(piece.data(), len, &used);
-    FUZZ_CHECK(used <= len);
-    if (out.result != wsc::HttpParser::kNeedMore) {
-      if (out.result == wsc::HttpParser::kDone) out.end = off + used;
-      break;
-    }
-    FUZZ_CHECK(used == len);
-    off += len;
-  }
+  out.result = feed_in_chunks(http, p, n, split, &out.end);
   if (out.result == wsc::HttpParser::kNeedMore && eof) {  // wsc_conn_s::on_eof
     out.result = http.finish();
     out.finished = true;

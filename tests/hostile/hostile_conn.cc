@@ -68,14 +68,21 @@ void send_until_full(TestLoop &t, wsc_conn_t *conn, Sends &s, const wsc_conn_opt
   }
 }
 
-}  // namespace
-
-TEST(SlowReader, UnderOverflowCloseIsClosedWith1008OnceTheQueueIsFull) {
+// A queue small enough for a reader that stops to fill it: backpressure at 256 KiB, the cap at
+// 1 MiB, and the overflow policy under test.
+wsc_conn_options_t slow_reader_options(uint32_t policy) {
   wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
   co.high_water_mark = 256 * 1024;
   co.low_water_mark = 64 * 1024;
   co.max_buffered = 1024 * 1024;
-  co.overflow_policy = WSC_OVERFLOW_CLOSE;
+  co.overflow_policy = policy;
+  return co;
+}
+
+}  // namespace
+
+TEST(SlowReader, UnderOverflowCloseIsClosedWith1008OnceTheQueueIsFull) {
+  wsc_conn_options_t co = slow_reader_options(WSC_OVERFLOW_CLOSE);
   Scene s(WSC_SERVER_OPTIONS_INIT, &co);
   LateReader r;
   RawClient peer(s.server.port, [&](int fd) { late_reader(fd, r); });
@@ -104,11 +111,7 @@ TEST(SlowReader, UnderOverflowCloseIsClosedWith1008OnceTheQueueIsFull) {
 }
 
 TEST(SlowReader, UnderOverflowDropLosesTheRefusedMessagesOnlyAndStaysOpen) {
-  wsc_conn_options_t co = WSC_CONN_OPTIONS_INIT;
-  co.high_water_mark = 256 * 1024;
-  co.low_water_mark = 64 * 1024;
-  co.max_buffered = 1024 * 1024;
-  co.overflow_policy = WSC_OVERFLOW_DROP;
+  wsc_conn_options_t co = slow_reader_options(WSC_OVERFLOW_DROP);
   Scene s(WSC_SERVER_OPTIONS_INIT, &co);
   LateReader r;
   RawClient peer(s.server.port, [&](int fd) { late_reader(fd, r, "after the drain"); });
