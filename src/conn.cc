@@ -17,8 +17,10 @@
 namespace {
 
 constexpr size_t kMaxHeldBytes = 1024 * 1024;
-// A read of at least this many bytes is answered in two halves (wsc_conn_s::feed_frames).
+// A read of at least this many bytes is answered in two halves (wsc_conn_s::feed_frames) when
+// its socket was the only one ready in this many epoll batches in a row.
 constexpr size_t kSplitBytes = 256;
+constexpr uint32_t kSplitStreak = 4;
 // Frames at least this large are written as they are sent (wsc_conn_s::queue), not copied.
 constexpr size_t kDirectWriteBytes = 16 * 1024;
 
@@ -214,11 +216,14 @@ void wsc_conn_s::feed_frames(uint8_t *p, size_t n) {
     return process_pending();
   }
   size_t used = 0;
-  if (n >= kSplitBytes && loop()->ready == 1 && fd >= 0 && !tls() && loop()->read_busy) {
-    // The only socket this pass, with several messages read at once: answer the first half of
-    // them before parsing the rest, so the peer works on those replies while this side works on
-    // the rest. Replying to the whole read at once makes the two ends take turns: one
-    // connection with many messages in flight then runs at half speed (measured in Node).
+  if (n >= kSplitBytes && loop()->ready == 1 && loop()->solo_streak >= kSplitStreak && fd >= 0 && !tls() &&
+      loop()->read_busy) {
+    // The only busy socket, with several messages read at once: answer the first half of them
+    // before parsing the rest, so the peer works on those replies while this side works on the
+    // rest. Replying to the whole read at once makes the two ends take turns: one connection
+    // with many messages in flight then runs at half speed (measured in Node). With several
+    // busy sockets the ends never wait on each other, and a split would only add a write (and
+    // its packet) per read: 100 connections measured 1.14 writes per read with it.
     rx.feed(p, n, &used, n / 2);
     if (used < n && !paused && !finishing) {
       flush_if_dirty();  // read_busy stays set: no nested read can reuse the buffer meanwhile

@@ -162,6 +162,12 @@ bool wsc_loop_s::dispatch(const epoll_event *evs, int n) {
   // by an earlier handler of the batch has fd -1 and is skipped.
   bool libuv_ready = false;
   ready = n;
+  if (n == 1 && evs[0].data.ptr == solo) {
+    if (solo_streak < UINT32_MAX) ++solo_streak;
+  } else {
+    solo = n == 1 ? evs[0].data.ptr : nullptr;
+    solo_streak = n == 1 ? 1 : 0;
+  }
   for (int i = 0; i < n; ++i) {
     auto *w = static_cast<wsc::Watched *>(evs[i].data.ptr);
     if (w->fd < 0) continue;

@@ -88,6 +88,10 @@ struct wsc_loop_s {
   std::shared_ptr<wsc::TlsContext> client_tls_context(const wsc_tls_options_t &o, int *err, std::string *why);
   bool read_busy = false;
   int ready = 0;  // sockets the current epoll batch reported ready
+  // How many batches in a row reported one socket ready, the same one (solo): that socket's
+  // peer is waiting on it alone (wsc_conn_s::feed_frames splits its reads).
+  const void *solo = nullptr;
+  uint32_t solo_streak = 0;
   // The message event being delivered, for wsc_conn_take_message.
   struct Delivering {
     wsc_conn_s *conn;
