@@ -147,6 +147,7 @@ void PackedStrings::clear() {
 }
 
 wsc_conn_s::~wsc_conn_s() {
+  drop_cork();
   loop()->timer_cancel(this);
   loop()->conns.remove(this);
   out.clear(&loop()->pool);  // large buffers go back to the loop's pool
@@ -341,6 +342,7 @@ void wsc_conn_s::on_io_error(int uv_err) {
 }
 
 int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key) {
+  if (!uncork()) return WSC_ENOMEM;  // the frame goes behind what is corked
   size_t total = 0, taken = 0;
   for (uint32_t i = 0; i < n; ++i) total += bufs[i].len;
   if (mask_key == nullptr && total >= kDirectWriteBytes && fd >= 0 && !blocked && !connecting && !finishing && !tls()) {
@@ -381,17 +383,66 @@ int wsc_conn_s::queue(const wsc_buf_t *bufs, uint32_t n, const uint8_t *mask_key
 
 uint8_t *wsc_conn_s::reserve(size_t n) {
   // A large frame takes queue(): it may go to the kernel without a copy.
-  return n < kDirectWriteBytes ? out.reserve(n, &loop()->pool) : nullptr;
+  if (n >= kDirectWriteBytes) return nullptr;
+  wsc_loop_s *l = loop();
+  if (l->cork_owner == this) {
+    if (l->cork.room() >= n) return l->cork.tail();
+    if (!uncork()) return nullptr;  // full: this frame and the next go to the queue
+  } else if (l->cork_owner == nullptr && out.empty() && fd >= 0 && !tls()) {
+    // Nothing queued, on a socket of ours without TLS (whose plaintext goes to the encryption
+    // from the queue): the cork is free to take.
+    if (l->cork.capacity() == 0 && !l->cork.reserve_extra(wsc_loop_s::kCorkBytes, wsc_loop_s::kCorkBytes))
+      return out.reserve(n, &l->pool);
+    l->cork_owner = this;
+    return l->cork.tail();
+  }
+  return out.reserve(n, &l->pool);
 }
 
 void wsc_conn_s::commit(size_t n) {
-  out.commit(n);
+  if (corked())
+    loop()->cork.commit(n);
+  else
+    out.commit(n);
   loop()->mark_dirty(this);
 }
 
 void wsc_conn_s::queue_shared(wsc::SharedFrame *f) {
+  if (!uncork()) {
+    end_error = WSC_ENOMEM;
+    return;
+  }
   out.append_shared(f);
   loop()->mark_dirty(this);
+}
+
+bool wsc_conn_s::uncork() {
+  if (!corked()) return true;
+  wsc_loop_s *l = loop();
+  bool ok = out.append(l->cork.data(), l->cork.size(), &l->pool);
+  l->cork.clear();
+  l->cork_owner = nullptr;
+  if (!ok) end_error = WSC_ENOMEM;
+  return ok;
+}
+
+void wsc_conn_s::drop_cork() {
+  if (!corked()) return;
+  loop()->cork.clear();
+  loop()->cork_owner = nullptr;
+}
+
+ssize_t wsc_conn_s::send_cork() {
+  wsc_loop_s *l = loop();
+  iovec iov{l->cork.data(), l->cork.size()};
+  ssize_t rc = wsc::sock::send(fd, &iov, 1);
+  if (rc == -EAGAIN) rc = 0;
+  if (rc < 0) return rc;
+  const size_t taken = static_cast<size_t>(rc);
+  bool ok = out.append(l->cork.data() + taken, l->cork.size() - taken, &l->pool);
+  l->cork.clear();
+  l->cork_owner = nullptr;
+  return ok ? rc : -ENOMEM;
 }
 
 void wsc_conn_s::wrote(size_t n) {
@@ -418,6 +469,14 @@ void wsc_conn_s::flush() {
     if (finishing || blocked) return;
   }
   if (wsc::TlsSession *t = tls()) return flush_tls(t);
+  if (corked()) {  // the usual case: frames built in the cork go out from there
+    ssize_t rc = send_cork();
+    if (rc < 0) return rc == -ENOMEM ? fail(WSC_ENOMEM, "out of memory") : on_io_error(static_cast<int>(rc));
+    if (rc > 0) progress(static_cast<size_t>(rc));
+    if (finishing || fd < 0) return;
+    if (out.empty()) return after_flush();
+    return wait_writable();
+  }
   if (out.empty()) {
     after_flush();
     return;
@@ -730,6 +789,7 @@ void wsc_conn_s::finish() {
   tx.stop();
   if (hs() && hs()->resolving) uv_cancel(reinterpret_cast<uv_req_t *>(&hs()->gai));
   loop()->timer_cancel(this);
+  drop_cork();
   loop()->release_later(this);  // the final event comes on a later pass
   loop()->unwatch_close(this);
   if (wsc_transport_t *t = transport(); t != nullptr && !x->transport_closed) {
@@ -746,6 +806,7 @@ void wsc_conn_s::reset_for_reconnect() {
   end_error = 0;
   backpressure = paused = reading = blocked = connecting = false;
   out.clear(&loop()->pool);
+  drop_cork();
   is_pipe = false;
   strings.clear();  // the attempt sets the URL again
   rx.~Receiver();

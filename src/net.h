@@ -81,6 +81,12 @@ struct wsc_loop_s {
   bool alive() const;
   int wait_timeout() const;  // how long a wait on the set may block (wsc_loop_backend_timeout)
   std::unique_ptr<uint8_t[]> read_buf;  // one read buffer for every connection of the loop
+  // The cork: small frames sent to a connection with nothing queued are built here, and go to
+  // the kernel straight from here at its flush (only what the kernel does not take is copied to
+  // its queue). One connection holds it at a time: cork_owner (others queue as usual).
+  wsc::ByteBuffer cork;
+  wsc_conn_s *cork_owner = nullptr;
+  static constexpr size_t kCorkBytes = 64 * 1024;
   std::unique_ptr<uint8_t[]> tls_buf;   // and one for what TLS connections decrypt (allocated by the first)
   // Clients' TLS contexts by their options (TlsContext::client_key): loading a CA store takes
   // milliseconds, so connections with the same settings share one. The newest few are kept.
@@ -369,8 +375,14 @@ struct wsc_conn_s : wsc::Watched {
   // fin_after_flush the TCP side is shut once everything is written. 0 or tx.close's error.
   int begin_close(uint32_t code, const uint8_t *reason, size_t len, bool fin_after_flush);
   // Bytes sent but not yet handed to the kernel (with TLS, also the encrypted ones).
-  uint64_t buffered() const { return out.bytes() + (x && x->tls ? x->tls->plain_pending() : 0); }
-  uint64_t queued() const { return written + out.bytes(); }
+  uint64_t buffered() const { return out.bytes() + corked_bytes() + (x && x->tls ? x->tls->plain_pending() : 0); }
+  uint64_t queued() const { return written + out.bytes() + corked_bytes(); }
+  // The frames in the loop's cork (wsc_loop_s::cork) are the tail of this connection's queue.
+  bool corked() const { return loop()->cork_owner == this; }
+  size_t corked_bytes() const { return corked() ? loop()->cork.size() : 0; }
+  bool uncork();  // moves the cork's frames into the queue: false on out of memory
+  void drop_cork();  // discards them (the connection ends)
+  ssize_t send_cork();  // writes them; the rest goes to the queue. The bytes taken, or -errno
   wsc_loop_s *loop() const { return cfg->loop; }
   wsc_server_s *server() const { return cfg->server; }
   bool is_server() const { return cfg->is_server; }

@@ -534,6 +534,60 @@ TEST(Conn, AReadOfAConnectionNotLongAloneIsAnsweredWhole) {
   EXPECT_EQ(w[15], 0u) << "nothing written before the whole read was parsed";
 }
 
+TEST(Conn, FramesSentInACallbackKeepTheirOrderAcrossSmallLargeSharedAndOverflowingSends) {
+  // Small frames sent from a callback are built in the loop's cork and written from there; a
+  // large frame (written directly), a broadcast's shared frame, and more small frames than the
+  // cork holds all go behind them. A second connection sent to meanwhile queues as usual.
+  TestLoop t;
+  Pair p(t);
+  Side other;
+  wsc_client_options_t co = WSC_CLIENT_OPTIONS_INIT;
+  wsc_conn_t *second = nullptr;
+  wsc_conn_t *first = p.server.conn;
+  ASSERT_EQ(wsc_connect(&second, t.loop, ("ws://127.0.0.1:" + std::to_string(p.port) + "/").c_str(), &co, on_side, &other), 0);
+  t.run_until([&] { return other.events.has("open") && p.server.conn != first; });
+  wsc_conn_t *server_side_of_second = p.server.conn;  // Pair records each new connection
+  p.server.conn = first;
+  ASSERT_NE(server_side_of_second, nullptr);
+  std::vector<std::string> expected;
+  std::vector<int> completed;
+  auto send = [&](wsc_conn_t *c, const std::string &m) {
+    static const wsc_send_cb done = [](wsc_conn_t *, int status, void *ud) {
+      static_cast<std::vector<int> *>(ud)->push_back(status);
+    };
+    int rc = wsc_conn_send(c, WSC_OP_BINARY, m.data(), m.size(), 0, done, &completed);
+    EXPECT_TRUE(rc == 0 || rc == WSC_SEND_BACKPRESSURE) << rc;
+  };
+  p.server.hook = [&](wsc_conn_t *c, const wsc_conn_event_t *ev) {
+    if (ev->type != WSC_EV_MESSAGE) return;
+    for (int i = 0; i < 3; ++i) expected.push_back("small " + std::to_string(i));
+    expected.push_back(payload(20000, false));  // written directly, behind the corked frames
+    expected.push_back("small 3");
+    for (const std::string &m : expected) send(c, m);
+    send(server_side_of_second, "to the other connection");
+    expected.push_back("broadcast");
+    ASSERT_EQ(wsc_server_broadcast(p.srv, WSC_OP_BINARY, "broadcast", 9, nullptr, nullptr, nullptr), 0);
+    for (int i = 0; i < 10; ++i) {  // 150 KB of frames under 16 KiB: more than the cork holds
+      std::string m = payload(15000, false);
+      m[0] = static_cast<char>(i);
+      expected.push_back(m);
+      send(c, m);
+    }
+    expected.push_back("end");
+    send(c, "end");
+  };
+  ASSERT_EQ(wsc_conn_send(p.client.conn, WSC_OP_TEXT, "go", 2, 0, nullptr, nullptr), 0);
+  t.run_until([&] { return p.client.messages.size() == expected.size() && other.messages.size() == 2; });
+  EXPECT_EQ(p.client.messages, expected);
+  EXPECT_EQ(other.messages, (std::vector<std::string>{"to the other connection", "broadcast"}));
+  // Every send completed: all those listed but the broadcast, and the one to the other connection.
+  EXPECT_EQ(completed, std::vector<int>(expected.size() - 1 + 1, 0));
+  wsc_conn_close(second, 1000, nullptr, 0);
+  p.finish();
+  t.run_until([&] { return other.closed; });
+  t.close_clean();
+}
+
 TEST(Conn, CallsFromInsideCallbacks) {
   TestLoop t;
   Pair p(t);
