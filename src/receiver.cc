@@ -62,6 +62,23 @@ __attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consum
       const size_t hl = masked ? 6 : 2;
       if ((b0 == 0x81 || b0 == 0x82) && !in_message_ && (b1 & 0x7F) < 126 &&
           masked == (cfg_->role == WSC_ROLE_SERVER) && n - off >= hl) {
+        const size_t len = b1 & 0x7F;
+        if (n - off - hl >= len && (cfg_->max_frame == 0 || len <= cfg_->max_frame) &&
+            (cfg_->max_message == 0 || len <= cfg_->max_message)) {
+          // The whole frame is here, within the limits: a message of one frame, unmasked in
+          // place and delivered from the input, with no state kept between its bytes.
+          uint8_t *payload = p + off + hl;
+          if (masked && len > 0) mask_bytes(payload, payload, len, p + off + 2, 0);
+          off += hl + len;
+          const uint8_t op = b0 & 0x0F;
+          // RFC 6455 §8.1: a text message is valid UTF-8.
+          if (op == WSC_OP_TEXT && cfg_->validate_utf8 && !utf8_valid(payload, len)) {
+            rc = fail(WSC_ERR_INVALID_UTF8, "invalid UTF-8 sequence");
+            break;
+          }
+          emit(cfg_->assemble ? WSC_PARSER_MESSAGE : WSC_PARSER_FRAGMENT, op, WSC_FRAME_FIN, payload, len);
+          continue;
+        }
         fin_ = true;
         opcode_ = b0 & 0x0F;
         masked_ = masked;
