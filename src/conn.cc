@@ -7,8 +7,10 @@
 
 #include <sys/epoll.h>
 
+#include "framing.h"
 #include "net.h"
 #include "options.h"
+#include "random.h"
 #include "socket.h"
 #include "wsc/close.h"
 #include "wsc/error.h"
@@ -879,14 +881,8 @@ void wsc_conn_set_callback(wsc_conn_t *conn, wsc_conn_cb cb, void *user_data) {
   conn->user_data = user_data;
 }
 
-// Every send: state and flow control, the frames, the completion, and backpressure.
-template <typename Produce>
-static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_data, Produce produce) {
-  if (conn == nullptr) return WSC_EINVAL;
-  if (conn->state != WSC_OPEN || conn->finishing || (conn->client() && !conn->client()->offline.empty())) return WSC_ESTATE;
-  int rc = conn->admit_send();
-  if (rc == 0) rc = produce();
-  if (rc != 0) return rc;
+// The end of every send whose frames were queued: the count, the completion, and backpressure.
+static int sent(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_data) {
   if (conn->end_error == WSC_ENOMEM) return WSC_ENOMEM;
   if (message) ++conn->messages_out;
   if (cb != nullptr && !conn->completions.emplace_back(Completion{conn->queued(), cb, user_data})) return WSC_ENOMEM;
@@ -895,6 +891,17 @@ static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_
     return WSC_SEND_BACKPRESSURE;
   }
   return 0;
+}
+
+// Every send: state and flow control, the frames, the completion, and backpressure.
+template <typename Produce>
+static int conn_send(wsc_conn_t *conn, bool message, wsc_send_cb cb, void *user_data, Produce produce) {
+  if (conn == nullptr) return WSC_EINVAL;
+  if (conn->state != WSC_OPEN || conn->finishing || (conn->client() && !conn->client()->offline.empty())) return WSC_ESTATE;
+  int rc = conn->admit_send();
+  if (rc == 0) rc = produce();
+  if (rc != 0) return rc;
+  return sent(conn, message, cb, user_data);
 }
 
 namespace {
@@ -943,6 +950,21 @@ void compress_done(uv_work_t *req, int status) {
 
 int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t len, uint32_t flags, wsc_send_cb cb,
                   void *user_data) {
+  if (conn != nullptr && flags == 0 && len < kDirectWriteBytes - WSC_FRAME_MAX_HEADER && (data != nullptr || len == 0) &&
+      (opcode == WSC_OP_TEXT || opcode == WSC_OP_BINARY) && conn->state == WSC_OPEN && !conn->finishing &&
+      conn->tx.one_frame(len) && conn->plain_sends()) {
+    // The usual send: a small whole message, uncompressed, as one frame built in place (in the
+    // loop's cork, mostly) without the sender's general path.
+    int rc = conn->admit_send();
+    if (rc != 0) return rc;
+    uint8_t key[4];
+    if (conn->tx.masks() && (rc = wsc::random_mask_key(key)) != 0) return rc;
+    uint8_t *dst = conn->reserve(WSC_FRAME_MAX_HEADER + len);
+    if (dst == nullptr) return WSC_ENOMEM;
+    conn->commit(wsc::build_frame(dst, WSC_FRAME_FIN, opcode, static_cast<const uint8_t *>(data), len,
+                                  conn->tx.masks() ? key : nullptr));
+    return sent(conn, true, cb, user_data);
+  }
   constexpr uint32_t kFlags = WSC_SEND_MORE | WSC_SEND_NO_COMPRESS | WSC_SEND_BORROW;
   if ((flags & ~kFlags) || ((flags & WSC_SEND_BORROW) && cb == nullptr)) return WSC_EINVAL;
   const uint32_t stored_flags = flags & ~WSC_SEND_BORROW;  // a stored send owns a copy

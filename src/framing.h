@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "mask.h"
 #include "wsc/frame.h"
 
 namespace wsc {
@@ -48,6 +49,18 @@ inline size_t write_header(uint8_t *out, unsigned flags, unsigned opcode, uint64
     n += 4;
   }
   return n;
+}
+
+// Writes a whole frame into out (room for WSC_FRAME_MAX_HEADER + len bytes): the header, then the
+// payload, masked with key if there is one (RFC 6455 §5.3). Returns the frame's size.
+inline size_t build_frame(uint8_t *out, unsigned flags, unsigned opcode, const uint8_t *payload, size_t len,
+                           const uint8_t *key) {
+  const size_t h = write_header(out, flags, opcode, len, key);
+  if (key)
+    mask_bytes(out + h, payload, len, key, 0);
+  else if (len > 0)
+    std::memcpy(out + h, payload, len);
+  return h + len;
 }
 
 }  // namespace wsc

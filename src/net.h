@@ -447,6 +447,11 @@ struct wsc_conn_s : wsc::Watched {
   wsc::Deflater *compressor() const { return x ? x->compressor : nullptr; }
   Handshake *hs() const { return x ? x->hs.get() : nullptr; }
   ClientConfig *client() const { return x ? x->client.get() : nullptr; }
+  // Sends go out as they are: no compressor, no compression under way on the thread pool, no
+  // messages waiting for a client's reconnection.
+  bool plain_sends() const {
+    return !x || (x->compressor == nullptr && !x->offloading && (!x->client || x->client->offline.empty()));
+  }
   bool has_pending_in() const { return x && !x->pending_in.empty(); }
   bool has_io() const { return fd >= 0 || transport() != nullptr; }
   std::string url() const { return strings.get(PackedStrings::kUrl); }

@@ -28,12 +28,7 @@ int Sender::frame(unsigned flags, unsigned opcode, const uint8_t *payload, size_
   // RFC 6455 §5.3: a client masks the payload with a fresh key (the output applies it).
   if (out_->reserve != nullptr) {
     if (uint8_t *dst = out_->reserve(ctx_, WSC_FRAME_MAX_HEADER + len)) {
-      size_t h = write_header(dst, flags, opcode, len, client_ ? key : nullptr);
-      if (client_)
-        mask_bytes(dst + h, payload, len, key, 0);
-      else if (len > 0)
-        std::memcpy(dst + h, payload, len);
-      out_->commit(ctx_, h + len);
+      out_->commit(ctx_, build_frame(dst, flags, opcode, payload, len, client_ ? key : nullptr));
       return 0;
     }
   }

@@ -35,6 +35,13 @@ class Sender {
   // The checks of close() without sending anything: 0 or the error close() would return.
   int check_close(uint32_t code, const uint8_t *reason, size_t len) const;
 
+  // True when send(opcode, data, len, 0) of a text or binary message would now write it as one
+  // frame (its usual case); a caller that builds that frame itself (build_frame) must mask it
+  // with a fresh key when masks() (RFC 6455 §5.3).
+  bool one_frame(size_t len) const {
+    return !closed_ && !sending_ && !in_message_ && (threshold_ == 0 || len <= threshold_);
+  }
+  bool masks() const { return client_; }
   bool in_message() const { return in_message_; }
   bool closed() const { return closed_; }
   // True while a write callback runs.

@@ -606,8 +606,7 @@ int wsc_server_broadcast(wsc_server_t *server, uint32_t opcode, const void *data
   const size_t hl = wsc::header_size(len, false);
   wsc::SharedFrame *frame = wsc::SharedFrame::make(hl + len);
   if (frame == nullptr) return WSC_ENOMEM;
-  wsc::write_header(frame->data, WSC_FRAME_FIN, opcode, len, nullptr);
-  if (len) std::memcpy(frame->data + hl, data, len);
+  wsc::build_frame(frame->data, WSC_FRAME_FIN, opcode, static_cast<const uint8_t *>(data), len, nullptr);
   size_t count = 0;
   each_conn(server, [&](wsc_conn_s *c) {
     auto usable = [c] { return c->announced && c->state == WSC_OPEN && !c->finishing && !c->tx.in_message(); };
