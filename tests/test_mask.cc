@@ -2,6 +2,7 @@
 // alignment, in place and copying, whole and in pieces.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <random>
 
 #include "mask.h"
@@ -17,6 +18,20 @@ Bytes reference(const Bytes &in, const uint8_t key[4], uint64_t offset) {
   return out;
 }
 
+// mask_bytes of len random bytes at src + align, copying and in place, against the definition.
+void check_run(std::mt19937 &rng, const uint8_t key[4], size_t len, uint64_t offset, size_t align) {
+  Bytes src(len + align);
+  for (auto &b : src) b = static_cast<uint8_t>(rng());
+  Bytes in(src.begin() + align, src.end());
+  Bytes expected = reference(in, key, offset);
+  Bytes dst(len + align + 1);
+  wsc::mask_bytes(dst.data() + align, src.data() + align, len, key, offset);
+  ASSERT_EQ(Bytes(dst.begin() + align, dst.begin() + align + len), expected) << len << " " << offset;
+  ASSERT_EQ(dst[align + len], 0) << "wrote past the end";
+  wsc::mask_bytes(src.data() + align, src.data() + align, len, key, offset);  // in place
+  ASSERT_EQ(Bytes(src.begin() + align, src.end()), expected) << len << " " << offset;
+}
+
 }  // namespace
 
 TEST(Mask, MatchesTheDefinition) {
@@ -24,18 +39,20 @@ TEST(Mask, MatchesTheDefinition) {
   const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
   for (size_t len = 0; len < 300; ++len) {
     for (uint64_t offset = 0; offset < 8; ++offset) {
-      for (size_t align = 0; align < 3; ++align) {
-        Bytes src(len + align);
-        for (auto &b : src) b = static_cast<uint8_t>(rng());
-        Bytes in(src.begin() + align, src.end());
-        Bytes expected = reference(in, key, offset);
-        Bytes dst(len + align + 1);
-        wsc::mask_bytes(dst.data() + align, src.data() + align, len, key, offset);
-        ASSERT_EQ(Bytes(dst.begin() + align, dst.begin() + align + len), expected) << len << " " << offset;
-        ASSERT_EQ(dst[align + len], 0) << "wrote past the end";
-        wsc::mask_bytes(src.data() + align, src.data() + align, len, key, offset);  // in place
-        ASSERT_EQ(Bytes(src.begin() + align, src.end()), expected);
-      }
+      for (size_t align = 0; align < 3; ++align) ASSERT_NO_FATAL_FAILURE(check_run(rng, key, len, offset, align));
+    }
+  }
+}
+
+TEST(Mask, LongRunsMatchTheDefinitionOnEveryPath) {
+  // Runs of 256 bytes or more take the AVX2 loop where the CPU has it: its 128- and 32-byte
+  // steps, then the SSE2 and 8-byte tails, at every offset and alignment.
+  std::printf("AVX2 masking: %s\n", wsc::mask_uses_avx2() ? "yes" : "no (SSE2 only)");
+  std::mt19937 rng(2);
+  const uint8_t key[4] = {0xde, 0xad, 0xbe, 0xef};
+  for (size_t len : {255u, 256u, 257u, 300u, 383u, 384u, 415u, 1000u, 4096u, 4099u, 65536u + 17u}) {
+    for (uint64_t offset = 0; offset < 4; ++offset) {
+      for (size_t align = 0; align < 4; ++align) ASSERT_NO_FATAL_FAILURE(check_run(rng, key, len, offset, align));
     }
   }
 }
