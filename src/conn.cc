@@ -958,7 +958,7 @@ int wsc_conn_send(wsc_conn_t *conn, uint32_t opcode, const void *data, size_t le
     int rc = conn->admit_send();
     if (rc != 0) return rc;
     uint8_t key[4];
-    if (conn->tx.masks() && (rc = wsc::random_mask_key(key)) != 0) return rc;
+    if (conn->tx.masks() && (rc = conn->loop()->mask_keys.next(key)) != 0) return rc;
     uint8_t *dst = conn->reserve(WSC_FRAME_MAX_HEADER + len);
     if (dst == nullptr) return WSC_ENOMEM;
     conn->commit(wsc::build_frame(dst, WSC_FRAME_FIN, opcode, static_cast<const uint8_t *>(data), len,

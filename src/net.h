@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "buffer.h"
+#include "random.h"
 #include "deflate.h"
 #include "fifo.h"
 #include "http.h"
@@ -86,6 +87,7 @@ struct wsc_loop_s {
   // its queue). One connection holds it at a time: cork_owner (others queue as usual).
   wsc::ByteBuffer cork;
   wsc_conn_s *cork_owner = nullptr;
+  wsc::MaskKeyPool mask_keys;  // for clients' small frames (wsc_conn_send): no thread-local lookup
   static constexpr size_t kCorkBytes = 64 * 1024;
   std::unique_ptr<uint8_t[]> tls_buf;   // and one for what TLS connections decrypt (allocated by the first)
   // Clients' TLS contexts by their options (TlsContext::client_key): loading a CA store takes

@@ -6,27 +6,21 @@
 #include <atomic>
 #include <climits>
 #include <cstring>
-#include <mutex>
 
 #include "wsc/error.h"
 
 namespace wsc {
 namespace {
 
-constexpr size_t kPoolSize = 1024;  // 256 keys per CSPRNG call
-
 std::atomic<uint32_t> g_fork_generation{0};
-std::once_flag g_atfork_once;
 
 void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
 
-struct Pool {
-  uint8_t bytes[kPoolSize];
-  size_t pos = kPoolSize;  // empty
-  uint32_t generation = 0;
-};
+// Registered once, as the library loads: a std::call_once on every key cost more than the key
+// (it sets thread-locals of its own on each call).
+const int g_atfork_registered = pthread_atfork(nullptr, nullptr, on_fork_child);
 
-thread_local Pool t_pool;
+thread_local MaskKeyPool t_pool;
 
 }  // namespace
 
@@ -40,23 +34,23 @@ int random_bytes(uint8_t *out, size_t n) {
   return 0;
 }
 
-int random_mask_key(uint8_t key[4]) {
-  std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
-  Pool &pool = t_pool;
+int MaskKeyPool::next(uint8_t key[4]) {
   uint32_t gen = g_fork_generation.load(std::memory_order_relaxed);
-  if (pool.generation != gen) {  // a fork copied this pool: never reuse its bytes
-    pool.pos = kPoolSize;
-    pool.generation = gen;
+  if (generation_ != gen) {  // a fork copied this pool: never reuse its bytes
+    pos_ = kSize;
+    generation_ = gen;
   }
-  if (pool.pos + 4 > kPoolSize) {
-    int rc = random_bytes(pool.bytes, kPoolSize);
+  if (pos_ + 4 > kSize) {
+    int rc = random_bytes(bytes_, kSize);
     if (rc != 0) return rc;
-    pool.pos = 0;
+    pos_ = 0;
   }
-  std::memcpy(key, pool.bytes + pool.pos, 4);
-  std::memset(pool.bytes + pool.pos, 0, 4);  // a used key does not linger in memory
-  pool.pos += 4;
+  std::memcpy(key, bytes_ + pos_, 4);
+  std::memset(bytes_ + pos_, 0, 4);  // a used key does not linger in memory
+  pos_ += 4;
   return 0;
 }
+
+int random_mask_key(uint8_t key[4]) { return t_pool.next(key); }
 
 }  // namespace wsc

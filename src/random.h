@@ -10,8 +10,21 @@ namespace wsc {
 // Fills out with n random bytes straight from the CSPRNG. Returns 0 or WSC_ERANDOM.
 int random_bytes(uint8_t *out, size_t n);
 
-// Four random bytes for a masking key. The pool is per thread and refilled after a fork, so
-// no two processes or threads share keys. Returns 0 or WSC_ERANDOM.
+// Masking keys drawn from the CSPRNG 1 KiB (256 keys) at a time, refilled after a fork so that
+// no two processes share keys. Not thread-safe: one per thread (random_mask_key's) or per loop.
+class MaskKeyPool {
+ public:
+  // Four random bytes for a masking key. Returns 0 or WSC_ERANDOM.
+  int next(uint8_t key[4]);
+
+ private:
+  static constexpr size_t kSize = 1024;
+  uint8_t bytes_[kSize];
+  size_t pos_ = kSize;  // empty
+  uint32_t generation_ = 0;
+};
+
+// A masking key from this thread's pool. Returns 0 or WSC_ERANDOM.
 int random_mask_key(uint8_t key[4]);
 
 }  // namespace wsc
