@@ -158,7 +158,7 @@ static void fail_run(const char *why) {
   ++G.errors;
 }
 
-static void send_next(lconn_t *c);
+static void send_next(lconn_t *c, uint64_t now);
 
 static void start_more(void);
 
@@ -176,7 +176,7 @@ static void got_message(lconn_t *c) {
     ++G.hist[hist_index(now - c->stamps[c->received % G.depth])];
   }
   ++c->received;
-  if (G.mode == MODE_ECHO) send_next(c);
+  if (G.mode == MODE_ECHO) send_next(c, now); /* the echo's arrival is the next send's start */
 }
 
 static void raw_written(uv_write_t *req, int status) {
@@ -196,9 +196,9 @@ static void raw_flush(uv_check_t *h) {
   G.ndirty = 0;
 }
 
-static void send_next(lconn_t *c) {
+static void send_next(lconn_t *c, uint64_t now) {
   const uint8_t *m = message(c, c->sent);
-  c->stamps[c->sent % G.depth] = uv_hrtime();
+  c->stamps[c->sent % G.depth] = now;
   ++c->sent;
   if (G.raw) {
     if (c->npend == 0) G.dirty[G.ndirty++] = c;
@@ -218,14 +218,14 @@ static void conn_opened(lconn_t *c) {
   c->open = 1;
   ++G.opened;
   if (G.mode == MODE_ECHO)
-    for (uint32_t i = 0; i < G.depth; ++i) send_next(c);
+    for (uint32_t i = 0; i < G.depth; ++i) send_next(c, uv_hrtime());
   if (G.mode == MODE_HANDSHAKE) {
     if (G.phase == PHASE_MEASURE) ++G.msgs;
     wsc_conn_terminate(c->ws);
     return;
   }
   if (G.probing) {
-    send_next(c);
+    send_next(c, uv_hrtime());
     return;
   }
   start_more();
@@ -374,7 +374,7 @@ static void trickle_tick(uv_timer_t *t) {
     lconn_t *c = &G.lc[G.trickle_next];
     G.trickle_next = (G.trickle_next + 1) % G.conns;
     G.trickle_due -= 1.0;
-    if (c->sent == c->received) send_next(c);
+    if (c->sent == c->received) send_next(c, uv_hrtime());
   }
 }
 
@@ -384,7 +384,7 @@ static void idle_settled(uv_timer_t *t) {
   (void)t;
   G.rss_open_kb = server_rss_kb();
   /* one message on every connection, then measure again */
-  for (uint32_t i = 1; i < G.conns; ++i) send_next(&G.lc[i]);
+  for (uint32_t i = 1; i < G.conns; ++i) send_next(&G.lc[i], uv_hrtime());
   uv_timer_start(&G.timer, idle_after_message, 100, 100);
 }
 
