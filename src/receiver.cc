@@ -54,21 +54,23 @@ __attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consum
     if (off == n) break;
     if (off >= stop && state_ == kHeader && hdr_len_ == 0) break;
     if (state_ == kHeader && hdr_len_ == 0 && n - off >= 2) {
-      // The usual header: FIN, RSV clear, text or binary outside a fragmented message, a 7-bit
-      // length, masked as RFC 6455 §5.1 asks of the peer. It passes every check of begin_frame,
+      // The usual header: FIN, RSV clear, text or binary outside a fragmented message, a 7- or
+      // 16-bit length, masked as RFC 6455 §5.1 asks of the peer. It passes every check of begin_frame,
       // so only finish_header (the limits, the message's state) runs, once its key is here.
       const uint8_t b0 = p[off], b1 = p[off + 1];
       const bool masked = (b1 & 0x80) != 0;
-      const size_t hl = masked ? 6 : 2;
-      if ((b0 == 0x81 || b0 == 0x82) && !in_message_ && (b1 & 0x7F) < 126 &&
+      const uint8_t len7 = b1 & 0x7F;
+      const size_t ext = len7 == 126 ? 2 : 0;  // a 16-bit length follows
+      const size_t hl = 2 + ext + (masked ? 4 : 0);
+      if ((b0 == 0x81 || b0 == 0x82) && !in_message_ && len7 <= 126 &&
           masked == (cfg_->role == WSC_ROLE_SERVER) && n - off >= hl) {
-        const size_t len = b1 & 0x7F;
+        const size_t len = ext ? (static_cast<size_t>(p[off + 2]) << 8) | p[off + 3] : len7;
         if (n - off - hl >= len && (cfg_->max_frame == 0 || len <= cfg_->max_frame) &&
             (cfg_->max_message == 0 || len <= cfg_->max_message)) {
           // The whole frame is here, within the limits: a message of one frame, unmasked in
           // place and delivered from the input, with no state kept between its bytes.
           uint8_t *payload = p + off + hl;
-          if (masked && len > 0) mask_bytes(payload, payload, len, p + off + 2, 0);
+          if (masked && len > 0) mask_bytes(payload, payload, len, p + off + 2 + ext, 0);
           off += hl + len;
           const uint8_t op = b0 & 0x0F;
           // RFC 6455 §8.1: a text message is valid UTF-8.
@@ -82,9 +84,9 @@ __attribute__((flatten)) int Receiver::feed(uint8_t *p, size_t n, size_t *consum
         fin_ = true;
         opcode_ = b0 & 0x0F;
         masked_ = masked;
-        len7_ = b1 & 0x7F;
+        len7_ = len7;
         msg_rsv1_ = false;
-        rc = finish_header(p + off + 2);  // reads the key only: a 7-bit length has no extension
+        rc = finish_header(p + off + 2);  // reads the 16-bit length if any, then the key
         off += hl;
         if (rc != 0) break;
         continue;  // the payload step delivers it, from the input when it is whole there
