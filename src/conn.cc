@@ -410,20 +410,16 @@ void wsc_conn_s::commit(size_t n) {
 }
 
 void wsc_conn_s::queue_shared(wsc::SharedFrame *f) {
-  if (!uncork()) {
-    end_error = WSC_ENOMEM;
-    return;
-  }
+  if (!uncork()) return;  // out of memory: end_error says so
   out.append_shared(f);
   loop()->mark_dirty(this);
 }
 
-bool wsc_conn_s::uncork() {
+bool wsc_conn_s::uncork(size_t from) {
   if (!corked()) return true;
   wsc_loop_s *l = loop();
-  bool ok = out.append(l->cork.data(), l->cork.size(), &l->pool);
-  l->cork.clear();
-  l->cork_owner = nullptr;
+  bool ok = out.append(l->cork.data() + from, l->cork.size() - from, &l->pool);
+  drop_cork();
   if (!ok) end_error = WSC_ENOMEM;
   return ok;
 }
@@ -440,11 +436,7 @@ ssize_t wsc_conn_s::send_cork() {
   ssize_t rc = wsc::sock::send(fd, &iov, 1);
   if (rc == -EAGAIN) rc = 0;
   if (rc < 0) return rc;
-  const size_t taken = static_cast<size_t>(rc);
-  bool ok = out.append(l->cork.data() + taken, l->cork.size() - taken, &l->pool);
-  l->cork.clear();
-  l->cork_owner = nullptr;
-  return ok ? rc : -ENOMEM;
+  return uncork(static_cast<size_t>(rc)) ? rc : -ENOMEM;
 }
 
 void wsc_conn_s::wrote(size_t n) {
@@ -471,19 +463,12 @@ void wsc_conn_s::flush() {
     if (finishing || blocked) return;
   }
   if (wsc::TlsSession *t = tls()) return flush_tls(t);
-  if (corked()) {  // the usual case: frames built in the cork go out from there
-    ssize_t rc = send_cork();
-    if (rc < 0) return rc == -ENOMEM ? fail(WSC_ENOMEM, "out of memory") : on_io_error(static_cast<int>(rc));
-    if (rc > 0) progress(static_cast<size_t>(rc));
-    if (finishing || fd < 0) return;
-    if (out.empty()) return after_flush();
-    return wait_writable();
-  }
-  if (out.empty()) {
+  const bool from_cork = corked();  // the usual case: the frames were built in the loop's cork
+  if (out.empty() && !from_cork) {
     after_flush();
     return;
   }
-  if (wsc_transport_t *t = transport()) {  // the caller's transport takes everything, now
+  if (wsc_transport_t *t = transport()) {  // the caller's transport takes everything, now (never corked)
     while (!out.empty() && !finishing) {
       wsc_buf_t bufs[64];
       size_t total = 0;
@@ -495,10 +480,12 @@ void wsc_conn_s::flush() {
     if (!finishing) after_flush();
     return;
   }
-  // Everything queued in this loop pass goes out in one vectored write.
-  ssize_t rc = send_front(fd, out);
+  // Everything queued in this loop pass goes out in one write, from the cork or the queue.
+  ssize_t rc = from_cork ? send_cork() : send_front(fd, out);
+  if (from_cork && rc == -ENOMEM) return fail(WSC_ENOMEM, "out of memory");
   if (rc < 0) return on_io_error(static_cast<int>(rc));
-  if (rc > 0) wrote(static_cast<size_t>(rc));
+  if (rc > 0 && from_cork) progress(static_cast<size_t>(rc));  // the queue holds only what was left
+  if (rc > 0 && !from_cork) wrote(static_cast<size_t>(rc));
   if (finishing || fd < 0) return;
   if (out.empty()) return after_flush();
   wait_writable();

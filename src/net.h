@@ -382,8 +382,10 @@ struct wsc_conn_s : wsc::Watched {
   // The frames in the loop's cork (wsc_loop_s::cork) are the tail of this connection's queue.
   bool corked() const { return loop()->cork_owner == this; }
   size_t corked_bytes() const { return corked() ? loop()->cork.size() : 0; }
-  bool uncork();  // moves the cork's frames into the queue: false on out of memory
-  void drop_cork();  // discards them (the connection ends)
+  // Moves the cork's frames, from byte `from` on, into the queue and frees the cork for other
+  // connections: false on out of memory (end_error is set).
+  bool uncork(size_t from = 0);
+  void drop_cork();  // frees the cork, discarding its frames (the connection ends)
   ssize_t send_cork();  // writes them; the rest goes to the queue. The bytes taken, or -errno
   wsc_loop_s *loop() const { return cfg->loop; }
   wsc_server_s *server() const { return cfg->server; }

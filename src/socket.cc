@@ -135,18 +135,14 @@ int adopt(int fd, bool *is_unix) {
 }
 
 ssize_t send(int fd, const struct iovec *iov, size_t n) {
-  if (n == 1) {  // the usual case: send(2) skips sendmsg's copy-in of a header and iovec array
-    for (;;) {
-      ssize_t w = ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (w >= 0) return w;
-      if (errno != EINTR) return -errno;
-    }
-  }
   msghdr msg{};
   msg.msg_iov = const_cast<struct iovec *>(iov);
   msg.msg_iovlen = n;
   for (;;) {
-    ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    // One buffer (the usual case) takes send(2), which skips sendmsg's copy-in of a header and
+    // an iovec array.
+    ssize_t w = n == 1 ? ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                       : ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w >= 0) return w;
     if (errno != EINTR) return -errno;
   }
